@@ -1,0 +1,51 @@
+#include "server/core/running_moments.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace mine {
+namespace {
+constexpr double kMinStddev = 1e-6;
+}  // namespace
+
+RunningMoments::RunningMoments(int dim, int64_t horizon)
+    : dim_(dim), horizon_(std::max<int64_t>(horizon, 2)), mean_(dim, 0.0), m2_(dim, 0.0) {}
+
+void RunningMoments::Add(const float* row) {
+  ++count_;
+  if (count_ <= horizon_) {
+    for (int i = 0; i < dim_; ++i) {
+      const double delta = row[i] - mean_[i];
+      mean_[i] += delta / count_;
+      m2_[i] += delta * (row[i] - mean_[i]);
+    }
+    if (count_ == horizon_) {
+      for (int i = 0; i < dim_; ++i) m2_[i] /= count_;  // switch to variance
+    }
+    return;
+  }
+  const double rate = 1.0 / horizon_;
+  for (int i = 0; i < dim_; ++i) {
+    const double delta = row[i] - mean_[i];
+    mean_[i] += rate * delta;
+    m2_[i] = (1.0 - rate) * (m2_[i] + rate * delta * delta);
+  }
+}
+
+double RunningMoments::stddev(int i) const {
+  double variance = 0;
+  if (count_ >= horizon_) {
+    variance = m2_[i];
+  } else if (count_ > 1) {
+    variance = m2_[i] / count_;
+  }
+  return std::max(std::sqrt(variance), kMinStddev);
+}
+
+void RunningMoments::Standardize(const float* row, float* out) const {
+  for (int i = 0; i < dim_; ++i) {
+    out[i] = static_cast<float>((row[i] - mean_[i]) / stddev(i));
+  }
+}
+
+}  // namespace mine

@@ -1,0 +1,379 @@
+#include "server/core/session.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "server/core/batch_validation.h"
+#include "server/core/trainer.h"
+
+namespace mine {
+namespace {
+
+constexpr double kRecoveryLearningRateFactor = 0.5;
+// After this many halvings training stops; the last good estimate stays.
+constexpr int kMaxRecoveries = 10;
+constexpr double kZ95 = 1.959963984540054;
+
+// Uniform integer in [0, n) from a 64-bit draw; the tiny modulo bias is
+// irrelevant here and the result is the same on every platform.
+int64_t Below(std::mt19937_64& rng, int64_t n) {
+  return static_cast<int64_t>(rng() % static_cast<uint64_t>(n));
+}
+
+// Fisher-Yates with the session's RNG: portable, unlike std::shuffle.
+void Permute(std::mt19937_64& rng, std::vector<int64_t>& order) {
+  for (int64_t i = static_cast<int64_t>(order.size()) - 1; i > 0; --i) {
+    std::swap(order[i], order[Below(rng, i + 1)]);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<Session>> Session::Create(
+    std::string id, const SessionConfig& requested, WorkerPool* pool,
+    const SessionOptions& options, const ConfigLimits& limits) {
+  absl::StatusOr<SessionConfig> config = ResolveSessionConfig(requested, id, limits);
+  if (!config.ok()) return config.status();
+  return std::shared_ptr<Session>(
+      new Session(std::move(id), *std::move(config), pool, options));
+}
+
+Session::Session(std::string id, SessionConfig config, WorkerPool* pool,
+                 SessionOptions options)
+    : id_(std::move(id)),
+      config_(std::move(config)),
+      pool_(pool),
+      options_(options),
+      created_at_(absl::Now()),
+      updated_at_(created_at_),
+      trainer_(std::make_unique<Trainer>(config_)),
+      rng_(config_.seed),
+      train_window_(config_.x_dim, config_.z_dim,
+                    config_.window_size -
+                        static_cast<int64_t>(std::lround(config_.window_size *
+                                                         config_.holdout_fraction))),
+      holdout_window_(config_.x_dim, config_.z_dim,
+                      std::lround(config_.window_size * config_.holdout_fraction)),
+      x_moments_(config_.x_dim, config_.window_size),
+      z_moments_(config_.z_dim, config_.window_size) {
+  latest_.estimator = config_.estimator;
+  latest_.learning_rate = config_.learning_rate;
+  latest_.computed_at = created_at_;
+}
+
+Session::~Session() = default;
+
+absl::StatusOr<IngestResult> Session::Ingest(absl::Span<const float> x,
+                                             absl::Span<const float> z,
+                                             int64_t sequence) {
+  absl::StatusOr<int64_t> rows =
+      ValidateBatch(config_.x_dim, config_.z_dim, x, z, options_.max_batch_rows);
+  if (!rows.ok()) return rows.status();
+  if (sequence < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("sequence = ", sequence, " is negative; use 0 for none"));
+  }
+  IngestResult result;
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) {
+      return absl::NotFoundError(absl::StrCat("session '", id_, "' was deleted"));
+    }
+    if (sequence > 0 && sequence <= last_sequence_accepted_) {
+      result.duplicate = true;
+      result.samples_seen = samples_seen_;
+      return result;
+    }
+    const int64_t values = *rows * (config_.x_dim + config_.z_dim);
+    if (pending_values_ > 0 && pending_values_ + values > options_.max_pending_values) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "ingest queue of session '", id_, "' is full (", pending_rows_,
+          " rows waiting for training); retry after the next estimate"));
+    }
+    pending_.push_back(PendingBatch{std::vector<float>(x.begin(), x.end()),
+                                    std::vector<float>(z.begin(), z.end()), *rows,
+                                    sequence});
+    pending_values_ += values;
+    pending_rows_ += *rows;
+    samples_seen_ += *rows;
+    if (sequence > 0) last_sequence_accepted_ = sequence;
+    updated_at_ = absl::Now();
+    result.accepted_rows = *rows;
+    result.samples_seen = samples_seen_;
+  }
+  if (pool_ != nullptr) pool_->Wake(shared_from_this());
+  return result;
+}
+
+void Session::NotifyWhenRoom(std::function<void()> callback) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (pending_values_ > 0 && !closed_) {
+      room_callbacks_.push_back(std::move(callback));
+      return;
+    }
+  }
+  callback();
+}
+
+Estimate Session::latest_estimate() const {
+  absl::MutexLock lock(&mu_);
+  return latest_;
+}
+
+SessionStatus Session::status() const {
+  absl::MutexLock lock(&mu_);
+  SessionStatus s;
+  s.samples_seen = samples_seen_;
+  s.train_steps = train_steps_.load();
+  s.pending_rows = pending_rows_;
+  s.last_sequence = last_sequence_accepted_;
+  s.created_at = created_at_;
+  s.updated_at = updated_at_;
+  s.latest = latest_;
+  return s;
+}
+
+bool Session::WaitForEstimate(int64_t rows, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto reached = [this, rows]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return closed_ || latest_.samples_seen >= rows;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+  return latest_.samples_seen >= rows;
+}
+
+int64_t Session::Subscribe(EstimateCallback on_estimate, ClosedCallback on_closed) {
+  {
+    absl::MutexLock lock(&listeners_mu_);
+    if (!listeners_closed_) {
+      const int64_t handle = next_listener_++;
+      listeners_[handle] = Listener{std::move(on_estimate), std::move(on_closed)};
+      return handle;
+    }
+  }
+  on_closed();
+  return 0;
+}
+
+void Session::Unsubscribe(int64_t subscription) {
+  absl::MutexLock lock(&listeners_mu_);
+  listeners_.erase(subscription);
+}
+
+void Session::Close() {
+  std::vector<std::function<void()>> room;
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return;
+    closed_ = true;
+    pending_.clear();
+    pending_values_ = 0;
+    pending_rows_ = 0;
+    room.swap(room_callbacks_);
+  }
+  for (auto& callback : room) callback();
+  absl::MutexLock lock(&listeners_mu_);
+  listeners_closed_ = true;
+  for (auto& [handle, listener] : listeners_) listener.on_closed();
+  listeners_.clear();
+}
+
+bool Session::closed() const {
+  absl::MutexLock lock(&mu_);
+  return closed_;
+}
+
+bool Session::RunSlice() {
+  absl::MutexLock train_lock(&train_mu_);
+  std::vector<PendingBatch> batches;
+  std::vector<std::function<void()>> room;
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return false;
+    batches.swap(pending_);
+    pending_values_ = 0;
+    pending_rows_ = 0;
+    room.swap(room_callbacks_);
+  }
+  for (auto& callback : room) callback();
+
+  const int64_t applied = ApplyRows(batches);
+  if (applied > 0 && converged_) {
+    rows_since_converged_ += applied;
+    const int64_t reopen = options_.reopen_rows > 0 ? options_.reopen_rows : config_.batch_size;
+    if (rows_since_converged_ >= reopen) {
+      converged_ = false;
+      plateau_.Reopen();
+    }
+  }
+  if (!ReadyToTrain()) {
+    if (applied > 0) Publish(BaseEstimate());  // still warming up, but counts move
+    return false;
+  }
+  const bool training = !converged_ && !training_exhausted_;
+  if (training) {
+    for (int i = 0; i < options_.steps_per_slice; ++i) {
+      if (!TrainOneStep()) {
+        Recover();
+        break;
+      }
+    }
+  }
+  if (training || applied > 0 || !has_evaluation_) EvaluateAndPublish();
+  return !converged_ && !training_exhausted_;
+}
+
+int64_t Session::ApplyRows(std::vector<PendingBatch>& batches) {
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  int64_t applied = 0;
+  for (const PendingBatch& batch : batches) {
+    for (int64_t r = 0; r < batch.rows; ++r) {
+      const float* x = &batch.x[r * config_.x_dim];
+      const float* z = &batch.z[r * config_.z_dim];
+      x_moments_.Add(x);
+      z_moments_.Add(z);
+      SampleWindow& window =
+          uniform(rng_) < config_.holdout_fraction ? holdout_window_ : train_window_;
+      window.Append(x, z);
+    }
+    applied += batch.rows;
+    if (batch.sequence > 0) last_sequence_applied_ = batch.sequence;
+  }
+  rows_applied_ += applied;
+  return applied;
+}
+
+bool Session::ReadyToTrain() const {
+  return train_window_.size() >= config_.batch_size &&
+         holdout_window_.size() >= options_.min_holdout_rows;
+}
+
+void Session::StandardizeRow(const float* x, const float* z, float* x_out,
+                             float* z_out) const {
+  x_moments_.Standardize(x, x_out);
+  z_moments_.Standardize(z, z_out);
+}
+
+bool Session::TrainOneStep() {
+  const int64_t b = config_.batch_size;
+  const int dx = config_.x_dim;
+  const int dz = config_.z_dim;
+  x_buf_.resize(b * dx);
+  z_buf_.resize(b * dz);
+  zm_buf_.resize(b * dz);
+  for (int64_t i = 0; i < b; ++i) {
+    const int64_t row = Below(rng_, train_window_.size());
+    StandardizeRow(train_window_.x_row(row), train_window_.z_row(row), &x_buf_[i * dx],
+                   &z_buf_[i * dz]);
+  }
+  if (config_.marginal_sampling == MarginalSampling::kWindow) {
+    for (int64_t i = 0; i < b; ++i) {
+      const int64_t row = Below(rng_, train_window_.size());
+      z_moments_.Standardize(train_window_.z_row(row), &zm_buf_[i * dz]);
+    }
+  } else {
+    index_buf_.resize(b);
+    for (int64_t i = 0; i < b; ++i) index_buf_[i] = i;
+    Permute(rng_, index_buf_);
+    for (int64_t i = 0; i < b; ++i) {
+      std::copy_n(&z_buf_[index_buf_[i] * dz], dz, &zm_buf_[i * dz]);
+    }
+  }
+  const bool ok = trainer_->Step(TrainingRows{x_buf_.data(), z_buf_.data(), zm_buf_.data(), b});
+  if (ok) train_steps_.fetch_add(1);
+  return ok;
+}
+
+void Session::EvaluateAndPublish() {
+  const int64_t n = std::min(holdout_window_.size(), options_.max_evaluation_rows);
+  const int64_t first = holdout_window_.size() - n;  // the newest rows
+  const int dx = config_.x_dim;
+  const int dz = config_.z_dim;
+  std::vector<float> x(n * dx), z(n * dz), zm(n * dz);
+  for (int64_t i = 0; i < n; ++i) {
+    StandardizeRow(holdout_window_.x_row(first + i), holdout_window_.z_row(first + i),
+                   &x[i * dx], &z[i * dz]);
+  }
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  Permute(rng_, order);
+  for (int64_t i = 0; i < n; ++i) std::copy_n(&z[order[i] * dz], dz, &zm[i * dz]);
+
+  std::optional<BoundValue> value =
+      trainer_->Evaluate(TrainingRows{x.data(), z.data(), zm.data(), n});
+  if (!value.has_value()) {
+    Recover();
+    Estimate e = latest_estimate();
+    e.state = EstimateState::kDivergedRecovered;
+    e.divergence_recoveries = recoveries_;
+    e.learning_rate = trainer_->learning_rate();
+    e.samples_seen = rows_applied_;
+    e.last_sequence = last_sequence_applied_;
+    e.train_steps = train_steps_.load();
+    Publish(e);
+    return;
+  }
+  trainer_->MarkGood();
+  plateau_.Add(value->value);
+  has_evaluation_ = true;
+  ++evaluations_since_recovery_;
+  const bool was_converged = converged_;
+  converged_ = plateau_.Plateaued(value->std_error);
+  if (converged_ && !was_converged) rows_since_converged_ = 0;
+
+  Estimate e = BaseEstimate();
+  // A negative held-out bound means no dependence was detected: MI >= 0.
+  const double mi = plateau_.Smoothed();
+  e.mi_nats = std::max(mi, 0.0);
+  e.std_error_nats = value->std_error;
+  e.ci_low_nats = std::max(mi - kZ95 * value->std_error, 0.0);
+  e.ci_high_nats = std::max(mi + kZ95 * value->std_error, 0.0);
+  e.cap_nats = value->cap;
+  e.evaluation_rows = value->rows;
+  Publish(e);
+}
+
+void Session::Recover() {
+  ++recoveries_;
+  evaluations_since_recovery_ = 0;
+  plateau_.Clear();
+  converged_ = false;
+  trainer_->RollBack(kRecoveryLearningRateFactor);
+  if (recoveries_ >= kMaxRecoveries) training_exhausted_ = true;
+}
+
+Estimate Session::BaseEstimate() const {
+  Estimate e;
+  e.estimator = config_.estimator;
+  e.samples_seen = rows_applied_;
+  e.train_steps = train_steps_.load();
+  e.last_sequence = last_sequence_applied_;
+  e.divergence_recoveries = recoveries_;
+  e.learning_rate = trainer_->learning_rate();
+  if (!has_evaluation_) {
+    e.state = EstimateState::kWarmingUp;
+  } else if (recoveries_ > 0 && (evaluations_since_recovery_ < PlateauDetector::kDefaultSpan ||
+                                 training_exhausted_)) {
+    e.state = EstimateState::kDivergedRecovered;
+  } else {
+    e.state = converged_ ? EstimateState::kConverged : EstimateState::kTraining;
+  }
+  return e;
+}
+
+void Session::Publish(Estimate estimate) {
+  estimate.computed_at = absl::Now();
+  {
+    absl::MutexLock lock(&mu_);
+    estimate.version = ++version_;
+    latest_ = estimate;
+  }
+  absl::MutexLock lock(&listeners_mu_);
+  for (auto& [handle, listener] : listeners_) listener.on_estimate(estimate);
+}
+
+}  // namespace mine

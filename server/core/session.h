@@ -1,0 +1,193 @@
+#ifndef SERVER_CORE_SESSION_H_
+#define SERVER_CORE_SESSION_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "server/core/estimate.h"
+#include "server/core/plateau_detector.h"
+#include "server/core/running_moments.h"
+#include "server/core/sample_window.h"
+#include "server/core/session_config.h"
+#include "server/core/worker_pool.h"
+
+namespace mine {
+
+class Trainer;
+
+// Knobs of the training schedule and the ingest queue (not per-session API).
+struct SessionOptions {
+  // Bound on queued, not yet applied values (rows * (x_dim + z_dim)). A batch
+  // is refused with RESOURCE_EXHAUSTED when it would overflow a non-empty
+  // queue; an empty queue takes any batch, so every valid batch can get in.
+  int64_t max_pending_values = int64_t{1} << 22;
+  int64_t max_batch_rows = int64_t{1} << 20;
+  int steps_per_slice = 50;        // training steps between evaluations
+  int64_t max_evaluation_rows = 4096;  // newest held-out rows scored
+  int64_t min_holdout_rows = 64;   // before the first estimate
+  int64_t reopen_rows = 0;         // new rows that restart a converged session; 0 = batch_size
+};
+
+struct IngestResult {
+  int64_t accepted_rows = 0;  // 0 for a duplicate
+  bool duplicate = false;     // sequence at or below the last accepted one
+  int64_t samples_seen = 0;   // rows accepted by the session so far
+};
+
+struct SessionStatus {
+  int64_t samples_seen = 0;   // rows accepted (acknowledged)
+  int64_t train_steps = 0;
+  int64_t pending_rows = 0;   // accepted, not yet in the window
+  int64_t last_sequence = 0;  // highest sequence accepted
+  absl::Time created_at;
+  absl::Time updated_at;      // last accepted batch, or creation
+  Estimate latest;
+};
+
+// One stream's estimator: its effective config, a window of recent rows with
+// a held-out part that is never trained on, a statistics network and
+// optimiser, and its own RNG seeded from the config, so the same seed and the
+// same sequence of batches and slices give the same estimates.
+//
+// Thread-safe: Ingest, status and subscriptions may be called from any
+// thread; RunSlice is called by one worker at a time (the WorkerPool
+// guarantees it; tests may call it directly when no pool is attached).
+//
+//   auto session = Session::Create("s1", config, &pool);
+//   (*session)->Ingest(x, z);              // validated, queued, pool woken
+//   Estimate e = (*session)->latest_estimate();
+class Session : public WorkerPool::Task,
+                public std::enable_shared_from_this<Session> {
+ public:
+  using EstimateCallback = std::function<void(const Estimate&)>;
+  using ClosedCallback = std::function<void()>;
+
+  // `pool` (borrowed, may be null) must outlive the session's last Ingest;
+  // with no pool, nothing trains until RunSlice is called.
+  static absl::StatusOr<std::shared_ptr<Session>> Create(
+      std::string id, const SessionConfig& requested, WorkerPool* pool,
+      const SessionOptions& options = SessionOptions(),
+      const ConfigLimits& limits = ConfigLimits());
+  ~Session() override;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const std::string& id() const { return id_; }
+  const SessionConfig& config() const { return config_; }
+
+  // Validates and queues a row-major batch. InvalidArgument (naming the field
+  // and row) leaves the session unchanged; ResourceExhausted when the ingest
+  // queue is full (see NotifyWhenRoom); NotFound once closed. A `sequence` > 0
+  // at or below the last accepted one is acknowledged as a duplicate.
+  absl::StatusOr<IngestResult> Ingest(absl::Span<const float> x,
+                                      absl::Span<const float> z,
+                                      int64_t sequence = 0);
+  // Calls `callback` once, from some thread, when the ingest queue has
+  // drained or the session closed (at once if the queue is empty now).
+  void NotifyWhenRoom(std::function<void()> callback);
+
+  Estimate latest_estimate() const;
+  SessionStatus status() const;
+  // Blocks until an estimate reflects at least `rows` applied rows, the
+  // session closes, or `timeout` passes; returns whether the first happened.
+  bool WaitForEstimate(int64_t rows, absl::Duration timeout) const;
+
+  // Callbacks run on a worker thread with a subscription lock held: keep them
+  // short and do not Subscribe/Unsubscribe from inside them. After
+  // Unsubscribe returns, the callbacks are not running and never run again.
+  // On a closed session, `on_closed` runs at once and 0 is returned.
+  int64_t Subscribe(EstimateCallback on_estimate, ClosedCallback on_closed);
+  void Unsubscribe(int64_t subscription);
+
+  // Stops training, drops queued rows, refuses ingest, ends subscriptions.
+  void Close();
+  bool closed() const;
+
+  bool RunSlice() override;
+
+ private:
+  struct PendingBatch {
+    std::vector<float> x;
+    std::vector<float> z;
+    int64_t rows;
+    int64_t sequence;
+  };
+
+  Session(std::string id, SessionConfig config, WorkerPool* pool,
+          SessionOptions options);
+
+  // Training-side helpers; all REQUIRE train_mu_.
+  int64_t ApplyRows(std::vector<PendingBatch>& batches);
+  bool ReadyToTrain() const;
+  bool TrainOneStep();
+  void EvaluateAndPublish();
+  void Recover();
+  void StandardizeRow(const float* x, const float* z, float* x_out, float* z_out) const;
+  Estimate BaseEstimate() const;
+  void Publish(Estimate estimate);
+
+  const std::string id_;
+  const SessionConfig config_;
+  WorkerPool* const pool_;
+  const SessionOptions options_;
+  const absl::Time created_at_;
+
+  mutable absl::Mutex mu_;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<PendingBatch> pending_ ABSL_GUARDED_BY(mu_);
+  int64_t pending_values_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t pending_rows_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::function<void()>> room_callbacks_ ABSL_GUARDED_BY(mu_);
+  int64_t samples_seen_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t last_sequence_accepted_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time updated_at_ ABSL_GUARDED_BY(mu_);
+  Estimate latest_ ABSL_GUARDED_BY(mu_);
+  uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<int64_t> train_steps_{0};
+
+  // Subscriptions have their own lock so that publishing never holds mu_.
+  mutable absl::Mutex listeners_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  struct Listener {
+    EstimateCallback on_estimate;
+    ClosedCallback on_closed;
+  };
+  std::map<int64_t, Listener> listeners_ ABSL_GUARDED_BY(listeners_mu_);
+  int64_t next_listener_ ABSL_GUARDED_BY(listeners_mu_) = 1;
+  bool listeners_closed_ ABSL_GUARDED_BY(listeners_mu_) = false;
+
+  // Training state: only the thread running RunSlice touches it.
+  absl::Mutex train_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  std::unique_ptr<Trainer> trainer_ ABSL_GUARDED_BY(train_mu_);
+  std::mt19937_64 rng_ ABSL_GUARDED_BY(train_mu_);
+  SampleWindow train_window_ ABSL_GUARDED_BY(train_mu_);
+  SampleWindow holdout_window_ ABSL_GUARDED_BY(train_mu_);
+  RunningMoments x_moments_ ABSL_GUARDED_BY(train_mu_);
+  RunningMoments z_moments_ ABSL_GUARDED_BY(train_mu_);
+  PlateauDetector plateau_ ABSL_GUARDED_BY(train_mu_);
+  int64_t rows_applied_ ABSL_GUARDED_BY(train_mu_) = 0;
+  int64_t last_sequence_applied_ ABSL_GUARDED_BY(train_mu_) = 0;
+  int64_t rows_since_converged_ ABSL_GUARDED_BY(train_mu_) = 0;
+  bool converged_ ABSL_GUARDED_BY(train_mu_) = false;
+  bool has_evaluation_ ABSL_GUARDED_BY(train_mu_) = false;
+  bool training_exhausted_ ABSL_GUARDED_BY(train_mu_) = false;
+  int32_t recoveries_ ABSL_GUARDED_BY(train_mu_) = 0;
+  int evaluations_since_recovery_ ABSL_GUARDED_BY(train_mu_) = 0;
+  // Scratch buffers for one batch, reused across steps.
+  std::vector<float> x_buf_, z_buf_, zm_buf_;
+  std::vector<int64_t> index_buf_;
+};
+
+}  // namespace mine
+
+#endif  // SERVER_CORE_SESSION_H_
