@@ -1,0 +1,66 @@
+#ifndef SERVER_SERVICE_MINE_SERVER_H_
+#define SERVER_SERVICE_MINE_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "server/core/session_manager.h"
+#include "server/service/mine_service_impl.h"
+#include "server/service/service_context.h"
+#include "server/service/session_reaper.h"
+
+namespace mine {
+
+struct MineServerOptions {
+  std::string host = "0.0.0.0";
+  int port = 50051;  // 0: any free port (see MineServer::port())
+  SessionManagerOptions manager;
+  int max_receive_message_bytes = 16 << 20;  // larger requests: RESOURCE_EXHAUSTED
+  absl::Duration idle_ttl = absl::ZeroDuration();  // zero: sessions never expire
+};
+
+// A running mine-server: the core (SessionManager and its workers), the
+// MineService, the standard health service ("" and "mine.v1.MineService"
+// SERVING), reflection (grpc.reflection.v1alpha) and the idle-session
+// reaper, listening on one insecure port. Owns all of them. Thread-safe.
+//
+//   auto server = MineServer::Start(options);   // *server listens now
+//   std::printf("port %d\n", (*server)->port());
+//   (*server)->Shutdown(absl::Seconds(10));     // drain, then stop
+class MineServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<MineServer>> Start(const MineServerOptions& options);
+  ~MineServer();  // Shutdown(absl::ZeroDuration()) unless already shut down
+  MineServer(const MineServer&) = delete;
+  MineServer& operator=(const MineServer&) = delete;
+
+  int port() const { return port_; }
+  std::string address() const;  // host:port as listened on
+  SessionManager& manager() { return *manager_; }
+
+  // Health goes NOT_SERVING, new streams and session creation are refused
+  // with UNAVAILABLE, watchers end with UNAVAILABLE; calls in flight may
+  // finish for `grace`, then the rest are cancelled. Returns when every call
+  // is done. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  explicit MineServer(const MineServerOptions& options);
+
+  const MineServerOptions options_;
+  int port_ = 0;
+  std::unique_ptr<SessionManager> manager_;
+  std::unique_ptr<SessionReaper> reaper_;
+  std::unique_ptr<ServiceContext> context_;
+  std::unique_ptr<MineServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  absl::Mutex shutdown_mu_;
+  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+};
+
+}  // namespace mine
+
+#endif  // SERVER_SERVICE_MINE_SERVER_H_

@@ -1,0 +1,135 @@
+#include "server/service/mine_service_impl.h"
+
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+#include "server/service/grpc_status.h"
+#include "server/service/proto_convert.h"
+#include "server/service/stream_samples_reactor.h"
+#include "server/service/watch_estimates_reactor.h"
+
+namespace mine {
+namespace {
+
+const grpc::Status& Draining() {
+  static const grpc::Status* status =
+      new grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down");
+  return *status;
+}
+
+grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* call, const grpc::Status& status) {
+  grpc::ServerUnaryReactor* reactor = call->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* call, const absl::Status& status) {
+  return Reply(call, ToGrpcStatus(status));
+}
+
+// A stream refused before it starts.
+template <typename Reactor>
+class RefusedReactor : public Reactor {
+ public:
+  explicit RefusedReactor(const grpc::Status& status) { this->Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* MineServiceImpl::CreateSession(grpc::CallbackServerContext* call,
+                                                         const v1::CreateSessionRequest* request,
+                                                         v1::Session* response) {
+  if (context_->draining()) return Reply(call, Draining());
+  absl::StatusOr<SessionConfig> config = FromProto(request->config());
+  if (!config.ok()) return Reply(call, config.status());
+  absl::StatusOr<std::shared_ptr<Session>> session =
+      context_->manager().Create(request->session_id(), *config);
+  if (!session.ok()) return Reply(call, session.status());
+  context_->reaper().Touch((*session)->id());
+  ToProto(**session, response);
+  return Reply(call, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* MineServiceImpl::GetSession(grpc::CallbackServerContext* call,
+                                                      const v1::GetSessionRequest* request,
+                                                      v1::Session* response) {
+  absl::StatusOr<std::shared_ptr<Session>> session =
+      context_->manager().Get(request->session_id());
+  if (!session.ok()) return Reply(call, session.status());
+  context_->reaper().Touch((*session)->id());
+  ToProto(**session, response);
+  return Reply(call, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* MineServiceImpl::ListSessions(grpc::CallbackServerContext* call,
+                                                        const v1::ListSessionsRequest* request,
+                                                        v1::ListSessionsResponse* response) {
+  absl::StatusOr<SessionManager::Page> page =
+      context_->manager().List(request->page_size(), request->page_token());
+  if (!page.ok()) return Reply(call, page.status());
+  for (const std::shared_ptr<Session>& session : page->sessions) {
+    ToProto(*session, response->add_sessions());
+  }
+  response->set_next_page_token(page->next_page_token);
+  return Reply(call, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* MineServiceImpl::DeleteSession(grpc::CallbackServerContext* call,
+                                                         const v1::DeleteSessionRequest* request,
+                                                         v1::DeleteSessionResponse* response) {
+  return Reply(call, context_->manager().Delete(request->session_id()));
+}
+
+grpc::ServerBidiReactor<v1::SampleBatch, v1::Estimate>* MineServiceImpl::StreamSamples(
+    grpc::CallbackServerContext* call) {
+  if (context_->draining()) {
+    return new RefusedReactor<grpc::ServerBidiReactor<v1::SampleBatch, v1::Estimate>>(
+        Draining());
+  }
+  return new StreamSamplesReactor(context_);
+}
+
+grpc::ServerUnaryReactor* MineServiceImpl::PushSamples(grpc::CallbackServerContext* call,
+                                                       const v1::SampleBatch* request,
+                                                       v1::PushSamplesResponse* response) {
+  if (context_->draining()) return Reply(call, Draining());
+  if (request->session_id().empty()) {
+    return Reply(call, absl::InvalidArgumentError("session_id is empty"));
+  }
+  absl::StatusOr<std::shared_ptr<Session>> session =
+      context_->manager().Get(request->session_id());
+  if (!session.ok()) return Reply(call, session.status());
+  context_->reaper().Touch((*session)->id());
+  // RESOURCE_EXHAUSTED on a full queue goes back to the caller as is.
+  absl::StatusOr<IngestResult> result = (*session)->Ingest(
+      absl::MakeConstSpan(request->x().data(), request->x().size()),
+      absl::MakeConstSpan(request->z().data(), request->z().size()), request->sequence());
+  if (!result.ok()) return Reply(call, result.status());
+  response->set_accepted_rows(result->accepted_rows);
+  response->set_samples_seen(result->samples_seen);
+  response->set_duplicate(result->duplicate);
+  return Reply(call, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* MineServiceImpl::GetEstimate(grpc::CallbackServerContext* call,
+                                                       const v1::GetEstimateRequest* request,
+                                                       v1::Estimate* response) {
+  absl::StatusOr<std::shared_ptr<Session>> session =
+      context_->manager().Get(request->session_id());
+  if (!session.ok()) return Reply(call, session.status());
+  context_->reaper().Touch((*session)->id());
+  ToProto((*session)->latest_estimate(), (*session)->id(), response);
+  return Reply(call, grpc::Status::OK);
+}
+
+grpc::ServerWriteReactor<v1::Estimate>* MineServiceImpl::WatchEstimates(
+    grpc::CallbackServerContext* call, const v1::WatchEstimatesRequest* request) {
+  if (context_->draining()) {
+    return new RefusedReactor<grpc::ServerWriteReactor<v1::Estimate>>(Draining());
+  }
+  return new WatchEstimatesReactor(context_, *request);
+}
+
+}  // namespace mine
