@@ -23,6 +23,8 @@ ABSL_FLAG(std::string, cases, "", "comma-separated case names to run; empty = al
 ABSL_FLAG(std::string, hidden, "", "hidden units, e.g. 128-128; empty = default");
 ABSL_FLAG(double, learning_rate, 0, "0 = default");
 ABSL_FLAG(int, batch_size, 0, "0 = default");
+ABSL_FLAG(int, plateau_span, 0, "evaluations per half of the convergence rule; 0 = default");
+ABSL_FLAG(bool, trace, false, "print every published estimate to stderr");
 ABSL_FLAG(std::string, activation, "", "relu, elu, tanh; empty = default");
 
 namespace {
@@ -77,7 +79,9 @@ Result RunOnce(const Case& c, mine::EstimatorKind estimator, uint64_t seed) {
   if (activation == "elu") config.activation = mine::Activation::kElu;
   if (activation == "tanh") config.activation = mine::Activation::kTanh;
 
-  auto session = mine::Session::Create("accuracy", config, /*pool=*/nullptr);
+  mine::SessionOptions options;
+  if (absl::GetFlag(FLAGS_plateau_span) > 0) options.plateau_span = absl::GetFlag(FLAGS_plateau_span);
+  auto session = mine::Session::Create("accuracy", config, /*pool=*/nullptr, options);
   if (!session.ok()) {
     std::fprintf(stderr, "%s\n", session.status().ToString().c_str());
     std::exit(2);
@@ -89,6 +93,13 @@ Result RunOnce(const Case& c, mine::EstimatorKind estimator, uint64_t seed) {
   const absl::Time start = absl::Now();
   while ((*session)->RunSlice() &&
          (*session)->status().train_steps < absl::GetFlag(FLAGS_max_steps)) {
+    if (absl::GetFlag(FLAGS_trace)) {
+      const mine::Estimate e = (*session)->latest_estimate();
+      std::fprintf(stderr, "%s %s seed %llu step %lld: %.3f (se %.3f) %s\n", c.name.c_str(),
+                   std::string(mine::EstimatorName(estimator)).c_str(),
+                   static_cast<unsigned long long>(seed), static_cast<long long>(e.train_steps),
+                   e.mi_nats, e.std_error_nats, std::string(mine::EstimateStateName(e.state)).c_str());
+    }
   }
   const mine::Estimate e = (*session)->latest_estimate();
   return {e.mi_nats, e.std_error_nats, e.train_steps, absl::ToDoubleSeconds(absl::Now() - start)};

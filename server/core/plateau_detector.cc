@@ -33,7 +33,7 @@ bool PlateauDetector::Plateaued(double std_error) const {
     return false;
   }
   const double gain = MeanOf(0, span_) - MeanOf(span_, span_);
-  return gain <= std::max(std_error, kMinGainNats);
+  return gain <= std::max(kStdErrorFraction * std_error, kMinGainNats);
 }
 
 }  // namespace mine

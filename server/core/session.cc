@@ -58,7 +58,8 @@ Session::Session(std::string id, SessionConfig config, WorkerPool* pool,
       holdout_window_(config_.x_dim, config_.z_dim,
                       std::lround(config_.window_size * config_.holdout_fraction)),
       x_moments_(config_.x_dim, config_.window_size),
-      z_moments_(config_.z_dim, config_.window_size) {
+      z_moments_(config_.z_dim, config_.window_size),
+      plateau_(options_.plateau_span) {
   latest_.estimator = config_.estimator;
   latest_.learning_rate = config_.learning_rate;
   latest_.computed_at = created_at_;
@@ -289,7 +290,10 @@ bool Session::TrainOneStep() {
 }
 
 void Session::EvaluateAndPublish() {
-  const int64_t n = std::min(holdout_window_.size(), options_.max_evaluation_rows);
+  int64_t n = std::min(holdout_window_.size(), options_.max_evaluation_rows);
+  if (config_.estimator == EstimatorKind::kInfoNce) {
+    n = std::min<int64_t>(n, int64_t{options_.max_evaluation_chunks} * config_.batch_size);
+  }
   const int64_t first = holdout_window_.size() - n;  // the newest rows
   const int dx = config_.x_dim;
   const int dz = config_.z_dim;
@@ -356,7 +360,7 @@ Estimate Session::BaseEstimate() const {
   e.learning_rate = trainer_->learning_rate();
   if (!has_evaluation_) {
     e.state = EstimateState::kWarmingUp;
-  } else if (recoveries_ > 0 && (evaluations_since_recovery_ < PlateauDetector::kDefaultSpan ||
+  } else if (recoveries_ > 0 && (evaluations_since_recovery_ < options_.plateau_span ||
                                  training_exhausted_)) {
     e.state = EstimateState::kDivergedRecovered;
   } else {

@@ -35,6 +35,10 @@ struct SessionOptions {
   int64_t max_batch_rows = int64_t{1} << 20;
   int steps_per_slice = 50;        // training steps between evaluations
   int64_t max_evaluation_rows = 4096;  // newest held-out rows scored
+  // INFONCE scores every pair of a chunk: cap its held-out rows at this many
+  // training batches so an evaluation costs about as much as a few steps.
+  int max_evaluation_chunks = 4;
+  int plateau_span = PlateauDetector::kDefaultSpan;  // evaluations per half, see PlateauDetector
   int64_t min_holdout_rows = 64;   // before the first estimate
   int64_t reopen_rows = 0;         // new rows that restart a converged session; 0 = batch_size
 };

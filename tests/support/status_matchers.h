@@ -7,19 +7,31 @@
 #include "gtest/gtest.h"
 
 namespace mine::testing_internal {
+
 inline const absl::Status& StatusOf(const absl::Status& s) { return s; }
 template <typename T>
 const absl::Status& StatusOf(const absl::StatusOr<T>& s) { return s.status(); }
+
+inline ::testing::AssertionResult StatusCodeIs(const char* expr, const char*,
+                                               const absl::Status& status,
+                                               absl::StatusCode expected) {
+  if (status.code() == expected) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << expr << " is " << status << ", expected code "
+         << absl::StatusCodeToString(expected);
+}
+
 }  // namespace mine::testing_internal
 
-#define MINE_STATUS_CHECK_(assertion, expr, expected)                     \
-  do {                                                                     \
-    const ::absl::Status mine_status_ = ::mine::testing_internal::StatusOf(expr); \
-    assertion(mine_status_.code(), (expected)) << mine_status_;            \
-  } while (0)
-
-#define ASSERT_OK(expr) MINE_STATUS_CHECK_(ASSERT_EQ, expr, ::absl::StatusCode::kOk)
-#define EXPECT_OK(expr) MINE_STATUS_CHECK_(EXPECT_EQ, expr, ::absl::StatusCode::kOk)
-#define EXPECT_STATUS_CODE(expr, code) MINE_STATUS_CHECK_(EXPECT_EQ, expr, code)
+// Each evaluates `expr` once and accepts a streamed message.
+#define ASSERT_OK(expr)                                                      \
+  ASSERT_PRED_FORMAT2(::mine::testing_internal::StatusCodeIs,                \
+                      ::mine::testing_internal::StatusOf(expr), ::absl::StatusCode::kOk)
+#define EXPECT_OK(expr)                                                      \
+  EXPECT_PRED_FORMAT2(::mine::testing_internal::StatusCodeIs,                \
+                      ::mine::testing_internal::StatusOf(expr), ::absl::StatusCode::kOk)
+#define EXPECT_STATUS_CODE(expr, code)                                       \
+  EXPECT_PRED_FORMAT2(::mine::testing_internal::StatusCodeIs,                \
+                      ::mine::testing_internal::StatusOf(expr), code)
 
 #endif  // TESTS_SUPPORT_STATUS_MATCHERS_H_

@@ -1,0 +1,93 @@
+#include "server/core/session_config.h"
+
+#include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
+
+namespace mine {
+namespace {
+
+SessionConfig Dims(int x, int z) {
+  SessionConfig c;
+  c.x_dim = x;
+  c.z_dim = z;
+  return c;
+}
+
+TEST(SessionConfigTest, FillsEveryUnsetFieldWithItsDefault) {
+  absl::StatusOr<SessionConfig> c = ResolveSessionConfig(Dims(3, 2), "s1");
+  ASSERT_OK(c);
+  const SessionConfig d = DefaultSessionConfig();
+  EXPECT_EQ(c->x_dim, 3);
+  EXPECT_EQ(c->z_dim, 2);
+  EXPECT_EQ(c->estimator, EstimatorKind::kMine);
+  EXPECT_EQ(c->hidden_units, d.hidden_units);
+  EXPECT_EQ(c->activation, d.activation);
+  EXPECT_EQ(c->learning_rate, d.learning_rate);
+  EXPECT_EQ(c->batch_size, d.batch_size);
+  EXPECT_EQ(c->ema_rate, 0.01);
+  EXPECT_EQ(c->window_size, 65536);
+  EXPECT_EQ(c->smile_clip, 5.0);
+  EXPECT_NE(c->seed, 0u);
+  EXPECT_EQ(c->marginal_sampling, MarginalSampling::kShuffleBatch);
+}
+
+TEST(SessionConfigTest, ResolvingTwiceChangesNothing) {
+  absl::StatusOr<SessionConfig> once = ResolveSessionConfig(Dims(1, 1), "s1");
+  ASSERT_OK(once);
+  absl::StatusOr<SessionConfig> twice = ResolveSessionConfig(*once, "other-id");
+  ASSERT_OK(twice);
+  EXPECT_EQ(*once, *twice);
+}
+
+TEST(SessionConfigTest, SeedComesFromTheIdWhenUnset) {
+  EXPECT_EQ(ResolveSessionConfig(Dims(1, 1), "a")->seed,
+            ResolveSessionConfig(Dims(1, 1), "a")->seed);
+  EXPECT_NE(ResolveSessionConfig(Dims(1, 1), "a")->seed,
+            ResolveSessionConfig(Dims(1, 1), "b")->seed);
+  SessionConfig explicit_seed = Dims(1, 1);
+  explicit_seed.seed = 42;
+  EXPECT_EQ(ResolveSessionConfig(explicit_seed, "a")->seed, 42u);
+}
+
+struct BadField {
+  const char* field;
+  void (*mutate)(SessionConfig&);
+};
+
+TEST(SessionConfigTest, NamesTheFieldThatIsOutOfRange) {
+  const BadField cases[] = {
+      {"x_dim", [](SessionConfig& c) { c.x_dim = 0; }},
+      {"z_dim", [](SessionConfig& c) { c.z_dim = -1; }},
+      {"x_dim", [](SessionConfig& c) { c.x_dim = 1 << 20; }},
+      {"estimator", [](SessionConfig& c) { c.estimator = static_cast<EstimatorKind>(9); }},
+      {"hidden_units[1]", [](SessionConfig& c) { c.hidden_units = {8, 0}; }},
+      {"hidden_units", [](SessionConfig& c) { c.hidden_units = std::vector<int>(50, 8); }},
+      {"learning_rate", [](SessionConfig& c) { c.learning_rate = -1; }},
+      {"learning_rate", [](SessionConfig& c) { c.learning_rate = std::nan(""); }},
+      {"batch_size", [](SessionConfig& c) { c.batch_size = 1; }},
+      {"ema_rate", [](SessionConfig& c) { c.ema_rate = 2; }},
+      {"holdout_fraction", [](SessionConfig& c) { c.holdout_fraction = 0.9; }},
+      {"window_size", [](SessionConfig& c) { c.window_size = 10; }},
+      {"window_size", [](SessionConfig& c) { c.x_dim = 4000; c.window_size = 1 << 22; }},
+      {"smile_clip", [](SessionConfig& c) { c.smile_clip = -5; }},
+      {"activation", [](SessionConfig& c) { c.activation = static_cast<Activation>(7); }},
+  };
+  for (const BadField& bad : cases) {
+    SessionConfig c = Dims(2, 2);
+    bad.mutate(c);
+    absl::StatusOr<SessionConfig> resolved = ResolveSessionConfig(c, "s");
+    EXPECT_STATUS_CODE(resolved, absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(resolved.status().message().find(std::string("config.") + bad.field),
+              std::string::npos)
+        << resolved.status();
+  }
+}
+
+TEST(SessionConfigTest, ParsesEstimatorNamesCaseInsensitively) {
+  EXPECT_EQ(*ParseEstimator("mine_f"), EstimatorKind::kMineF);
+  EXPECT_EQ(*ParseEstimator("InfoNCE"), EstimatorKind::kInfoNce);
+  EXPECT_STATUS_CODE(ParseEstimator("ksg"), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace mine
