@@ -23,6 +23,7 @@ ABSL_FLAG(std::string, cases, "", "comma-separated case names to run; empty = al
 ABSL_FLAG(std::string, hidden, "", "hidden units, e.g. 128-128; empty = default");
 ABSL_FLAG(double, learning_rate, 0, "0 = default");
 ABSL_FLAG(int, batch_size, 0, "0 = default");
+ABSL_FLAG(std::string, inputs, "", "standardize or quantile; empty = default");
 ABSL_FLAG(int, plateau_span, 0, "evaluations per half of the convergence rule; 0 = default");
 ABSL_FLAG(bool, trace, false, "print every published estimate to stderr");
 ABSL_FLAG(std::string, activation, "", "relu, elu, tanh; empty = default");
@@ -45,6 +46,8 @@ std::vector<Case> AllCases() {
       {"d5_indep", 5, 0.0, Transform::kNone},    {"d2_rho0.8_cube", 2, 0.8, Transform::kCube},
       {"d2_rho0.8_cdf", 2, 0.8, Transform::kNormalCdf},
       {"d20_rho0.3", 20, 0.3, Transform::kNone},
+      {"d5_rho0.8_asinh", 5, 0.8, Transform::kAsinh},
+      {"d10_rho0.9", 10, 0.9, Transform::kNone},
   };
 }
 
@@ -78,6 +81,9 @@ Result RunOnce(const Case& c, mine::EstimatorKind estimator, uint64_t seed) {
   if (activation == "relu") config.activation = mine::Activation::kRelu;
   if (activation == "elu") config.activation = mine::Activation::kElu;
   if (activation == "tanh") config.activation = mine::Activation::kTanh;
+  const std::string inputs = absl::GetFlag(FLAGS_inputs);
+  if (inputs == "standardize") config.input_normalization = mine::InputNormalization::kStandardize;
+  if (inputs == "quantile") config.input_normalization = mine::InputNormalization::kQuantile;
 
   mine::SessionOptions options;
   if (absl::GetFlag(FLAGS_plateau_span) > 0) options.plateau_span = absl::GetFlag(FLAGS_plateau_span);

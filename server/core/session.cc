@@ -59,6 +59,8 @@ Session::Session(std::string id, SessionConfig config, WorkerPool* pool,
                       std::lround(config_.window_size * config_.holdout_fraction)),
       x_moments_(config_.x_dim, config_.window_size),
       z_moments_(config_.z_dim, config_.window_size),
+      x_quantiles_(config_.x_dim),
+      z_quantiles_(config_.z_dim),
       plateau_(options_.plateau_span) {
   latest_.estimator = config_.estimator;
   latest_.learning_rate = config_.learning_rate;
@@ -215,6 +217,7 @@ bool Session::RunSlice() {
     if (applied > 0) Publish(BaseEstimate());  // still warming up, but counts move
     return false;
   }
+  MaybeRefitQuantiles();
   const bool training = !converged_ && !training_exhausted_;
   if (training) {
     for (int i = 0; i < options_.steps_per_slice; ++i) {
@@ -253,10 +256,39 @@ bool Session::ReadyToTrain() const {
          holdout_window_.size() >= options_.min_holdout_rows;
 }
 
-void Session::StandardizeRow(const float* x, const float* z, float* x_out,
-                             float* z_out) const {
-  x_moments_.Standardize(x, x_out);
-  z_moments_.Standardize(z, z_out);
+// Refits the quantile maps as the window fills (each time the rows seen have
+// doubled) and then every quarter window, from a sample of training rows.
+void Session::MaybeRefitQuantiles() {
+  if (config_.input_normalization != InputNormalization::kQuantile) return;
+  const int64_t due = std::min<int64_t>(2 * rows_at_last_fit_,
+                                        rows_at_last_fit_ + config_.window_size / 4);
+  if (x_quantiles_.fitted() && rows_applied_ < due) return;
+  const int64_t n = std::min<int64_t>(train_window_.size(), x_quantiles_.references());
+  std::vector<const float*> x_rows, z_rows;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t row = n == train_window_.size() ? i : Below(rng_, train_window_.size());
+    x_rows.push_back(train_window_.x_row(row));
+    z_rows.push_back(train_window_.z_row(row));
+  }
+  x_quantiles_.Fit(x_rows);
+  z_quantiles_.Fit(z_rows);
+  rows_at_last_fit_ = rows_applied_;
+}
+
+void Session::NormalizeX(const float* x, float* out) const {
+  if (config_.input_normalization == InputNormalization::kQuantile) {
+    x_quantiles_.Normalize(x, out);
+  } else {
+    x_moments_.Standardize(x, out);
+  }
+}
+
+void Session::NormalizeZ(const float* z, float* out) const {
+  if (config_.input_normalization == InputNormalization::kQuantile) {
+    z_quantiles_.Normalize(z, out);
+  } else {
+    z_moments_.Standardize(z, out);
+  }
 }
 
 bool Session::TrainOneStep() {
@@ -268,13 +300,13 @@ bool Session::TrainOneStep() {
   zm_buf_.resize(b * dz);
   for (int64_t i = 0; i < b; ++i) {
     const int64_t row = Below(rng_, train_window_.size());
-    StandardizeRow(train_window_.x_row(row), train_window_.z_row(row), &x_buf_[i * dx],
-                   &z_buf_[i * dz]);
+    NormalizeX(train_window_.x_row(row), &x_buf_[i * dx]);
+    NormalizeZ(train_window_.z_row(row), &z_buf_[i * dz]);
   }
   if (config_.marginal_sampling == MarginalSampling::kWindow) {
     for (int64_t i = 0; i < b; ++i) {
       const int64_t row = Below(rng_, train_window_.size());
-      z_moments_.Standardize(train_window_.z_row(row), &zm_buf_[i * dz]);
+      NormalizeZ(train_window_.z_row(row), &zm_buf_[i * dz]);
     }
   } else {
     index_buf_.resize(b);
@@ -299,8 +331,8 @@ void Session::EvaluateAndPublish() {
   const int dz = config_.z_dim;
   std::vector<float> x(n * dx), z(n * dz), zm(n * dz);
   for (int64_t i = 0; i < n; ++i) {
-    StandardizeRow(holdout_window_.x_row(first + i), holdout_window_.z_row(first + i),
-                   &x[i * dx], &z[i * dz]);
+    NormalizeX(holdout_window_.x_row(first + i), &x[i * dx]);
+    NormalizeZ(holdout_window_.z_row(first + i), &z[i * dz]);
   }
   std::vector<int64_t> order(n);
   for (int64_t i = 0; i < n; ++i) order[i] = i;

@@ -17,6 +17,7 @@
 #include "absl/types/span.h"
 #include "server/core/estimate.h"
 #include "server/core/plateau_detector.h"
+#include "server/core/quantile_normalizer.h"
 #include "server/core/running_moments.h"
 #include "server/core/sample_window.h"
 #include "server/core/session_config.h"
@@ -137,7 +138,9 @@ class Session : public WorkerPool::Task,
   bool TrainOneStep();
   void EvaluateAndPublish();
   void Recover();
-  void StandardizeRow(const float* x, const float* z, float* x_out, float* z_out) const;
+  void MaybeRefitQuantiles();
+  void NormalizeX(const float* x, float* out) const;
+  void NormalizeZ(const float* z, float* out) const;
   Estimate BaseEstimate() const;
   void Publish(Estimate estimate);
 
@@ -178,6 +181,9 @@ class Session : public WorkerPool::Task,
   SampleWindow holdout_window_ ABSL_GUARDED_BY(train_mu_);
   RunningMoments x_moments_ ABSL_GUARDED_BY(train_mu_);
   RunningMoments z_moments_ ABSL_GUARDED_BY(train_mu_);
+  QuantileNormalizer x_quantiles_ ABSL_GUARDED_BY(train_mu_);
+  QuantileNormalizer z_quantiles_ ABSL_GUARDED_BY(train_mu_);
+  int64_t rows_at_last_fit_ ABSL_GUARDED_BY(train_mu_) = 0;
   PlateauDetector plateau_ ABSL_GUARDED_BY(train_mu_);
   int64_t rows_applied_ ABSL_GUARDED_BY(train_mu_) = 0;
   int64_t last_sequence_applied_ ABSL_GUARDED_BY(train_mu_) = 0;

@@ -37,7 +37,8 @@ bool operator==(const SessionConfig& a, const SessionConfig& b) {
          a.window_size == b.window_size &&
          a.holdout_fraction == b.holdout_fraction && a.seed == b.seed &&
          a.smile_clip == b.smile_clip &&
-         a.marginal_sampling == b.marginal_sampling;
+         a.marginal_sampling == b.marginal_sampling &&
+         a.input_normalization == b.input_normalization;
 }
 
 absl::string_view EstimatorName(EstimatorKind kind) {
@@ -70,6 +71,15 @@ absl::string_view MarginalSamplingName(MarginalSampling sampling) {
   return "unspecified";
 }
 
+absl::string_view InputNormalizationName(InputNormalization normalization) {
+  switch (normalization) {
+    case InputNormalization::kStandardize: return "standardize";
+    case InputNormalization::kQuantile: return "quantile";
+    case InputNormalization::kUnspecified: break;
+  }
+  return "unspecified";
+}
+
 absl::StatusOr<EstimatorKind> ParseEstimator(absl::string_view name) {
   const std::string upper = absl::AsciiStrToUpper(name);
   for (EstimatorKind kind : {EstimatorKind::kMine, EstimatorKind::kMineF,
@@ -92,6 +102,7 @@ SessionConfig DefaultSessionConfig() {
   config.holdout_fraction = 0.2;
   config.smile_clip = 5.0;
   config.marginal_sampling = MarginalSampling::kShuffleBatch;
+  config.input_normalization = InputNormalization::kQuantile;
   return config;
 }
 
@@ -182,6 +193,14 @@ absl::StatusOr<SessionConfig> ResolveSessionConfig(
                       absl::StrCat(static_cast<int>(c.marginal_sampling)),
                       "shuffle_batch or window");
   }
+  if (c.input_normalization == InputNormalization::kUnspecified) {
+    c.input_normalization = defaults.input_normalization;
+  }
+  if (InputNormalizationName(c.input_normalization) == "unspecified") {
+    return OutOfRange("input_normalization",
+                      absl::StrCat(static_cast<int>(c.input_normalization)),
+                      "standardize or quantile");
+  }
   return c;
 }
 
@@ -193,7 +212,8 @@ std::string DescribeConfig(const SessionConfig& c) {
       " batch=", c.batch_size, " ema=", c.ema_rate, " window=", c.window_size,
       " holdout=", c.holdout_fraction, " seed=", c.seed,
       " smile_clip=", c.smile_clip, " marginals=",
-      MarginalSamplingName(c.marginal_sampling));
+      MarginalSamplingName(c.marginal_sampling),
+      " inputs=", InputNormalizationName(c.input_normalization));
 }
 
 }  // namespace mine

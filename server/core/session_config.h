@@ -28,9 +28,18 @@ enum class MarginalSampling {
   kWindow = 2,        // draw z from the session's window independently of x
 };
 
+// How each coordinate is mapped before it reaches the statistics network.
+// Both maps are invertible per coordinate, so neither changes the MI.
+enum class InputNormalization {
+  kUnspecified = 0,
+  kStandardize = 1,  // (v - running mean) / running stddev
+  kQuantile = 2,     // empirical CDF, then the normal quantile (QuantileNormalizer)
+};
+
 absl::string_view EstimatorName(EstimatorKind kind);
 absl::string_view ActivationName(Activation activation);
 absl::string_view MarginalSamplingName(MarginalSampling sampling);
+absl::string_view InputNormalizationName(InputNormalization normalization);
 absl::StatusOr<EstimatorKind> ParseEstimator(absl::string_view name);
 
 // What one session estimates and how. Zero (or kUnspecified, or an empty
@@ -49,6 +58,7 @@ struct SessionConfig {
   uint64_t seed = 0;         // 0: derived from the session id
   double smile_clip = 0;     // SMILE only: tau in clip(T, -tau, tau)
   MarginalSampling marginal_sampling = MarginalSampling::kUnspecified;
+  InputNormalization input_normalization = InputNormalization::kUnspecified;
 
   friend bool operator==(const SessionConfig& a, const SessionConfig& b);
   friend bool operator!=(const SessionConfig& a, const SessionConfig& b) {
