@@ -15,6 +15,8 @@ static_assert(static_cast<int>(Activation::kElu) == v1::ELU);
 static_assert(static_cast<int>(Activation::kTanh) == v1::TANH);
 static_assert(static_cast<int>(MarginalSampling::kShuffleBatch) == v1::SHUFFLE_BATCH);
 static_assert(static_cast<int>(MarginalSampling::kWindow) == v1::WINDOW);
+static_assert(static_cast<int>(InputNormalization::kStandardize) == v1::STANDARDIZE);
+static_assert(static_cast<int>(InputNormalization::kQuantile) == v1::QUANTILE);
 static_assert(static_cast<int>(EstimateState::kWarmingUp) == v1::WARMING_UP);
 static_assert(static_cast<int>(EstimateState::kTraining) == v1::TRAINING);
 static_assert(static_cast<int>(EstimateState::kConverged) == v1::CONVERGED);
@@ -40,6 +42,10 @@ absl::StatusOr<SessionConfig> FromProto(const v1::SessionConfig& proto) {
     return UnknownEnum("config.marginal_sampling", proto.marginal_sampling(),
                        "MARGINAL_SAMPLING_UNSPECIFIED, SHUFFLE_BATCH or WINDOW");
   }
+  if (!v1::InputNormalization_IsValid(proto.input_normalization())) {
+    return UnknownEnum("config.input_normalization", proto.input_normalization(),
+                       "INPUT_NORMALIZATION_UNSPECIFIED, STANDARDIZE or QUANTILE");
+  }
   SessionConfig config;
   config.x_dim = proto.x_dim();
   config.z_dim = proto.z_dim();
@@ -54,6 +60,7 @@ absl::StatusOr<SessionConfig> FromProto(const v1::SessionConfig& proto) {
   config.seed = proto.seed();
   config.smile_clip = proto.smile_clip();
   config.marginal_sampling = static_cast<MarginalSampling>(proto.marginal_sampling());
+  config.input_normalization = static_cast<InputNormalization>(proto.input_normalization());
   return config;
 }
 
@@ -72,6 +79,8 @@ void ToProto(const SessionConfig& config, v1::SessionConfig* proto) {
   proto->set_seed(config.seed);
   proto->set_smile_clip(config.smile_clip);
   proto->set_marginal_sampling(static_cast<v1::MarginalSampling>(config.marginal_sampling));
+  proto->set_input_normalization(
+      static_cast<v1::InputNormalization>(config.input_normalization));
 }
 
 void ToProto(const Estimate& estimate, absl::string_view session_id, v1::Estimate* proto) {

@@ -24,6 +24,7 @@ TEST(ProtoConvertTest, ConfigRoundTrips) {
   config.seed = 99;
   config.smile_clip = 3;
   config.marginal_sampling = MarginalSampling::kWindow;
+  config.input_normalization = InputNormalization::kStandardize;
   v1::SessionConfig proto;
   ToProto(config, &proto);
   EXPECT_EQ(proto.estimator(), v1::SMILE);
@@ -38,6 +39,10 @@ TEST(ProtoConvertTest, UnknownEnumNumbersAreInvalidArgumentNamingTheField) {
   absl::StatusOr<SessionConfig> config = FromProto(proto);
   EXPECT_STATUS_CODE(config, absl::StatusCode::kInvalidArgument);
   EXPECT_NE(config.status().message().find("config.marginal_sampling = 9"), std::string::npos);
+  v1::SessionConfig bad_inputs;
+  bad_inputs.set_input_normalization(static_cast<v1::InputNormalization>(5));
+  EXPECT_NE(FromProto(bad_inputs).status().message().find("config.input_normalization = 5"),
+            std::string::npos);
 }
 
 TEST(ProtoConvertTest, EstimateCarriesBitsAndEveryField) {
