@@ -1,0 +1,219 @@
+// mine-cli end to end: starts mine-server (--port 0) and runs the mine-cli
+// binary through a shell, checking stdout, stderr and exit codes.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace mine {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string TempPath(const std::string& name) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  return absl::StrCat(dir != nullptr ? dir : "/tmp", "/mine_cli_e2e_", getpid(), "_", name);
+}
+
+// Runs `command` with sh; captures stdout and stderr.
+Result RunShell(const std::string& command) {
+  const std::string out = TempPath("stdout"), err = TempPath("stderr");
+  const int status = std::system(absl::StrCat(command, " >", out, " 2>", err).c_str());
+  Result result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = ReadFile(out);
+  result.err = ReadFile(err);
+  return result;
+}
+
+// A JSON number field of a flat one-line object (the CLI's own output).
+double JsonNumber(const std::string& json, const std::string& field) {
+  const std::string key = absl::StrCat("\"", field, "\":");
+  const size_t at = json.rfind(key);
+  if (at == std::string::npos) return -1e300;
+  double value = 0;
+  const size_t start = at + key.size();
+  const size_t end = json.find_first_of(",}", start);
+  return absl::SimpleAtod(json.substr(start, end - start), &value) ? value : -1e300;
+}
+
+class MineCliE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string out = TempPath("server_out");
+    // The server writes its address line, then serves until SIGTERM.
+    FILE* pipe = popen(absl::StrCat("exec ", MINE_SERVER_PATH,
+                                    " --host=127.0.0.1 --port=0 --workers=2 & echo $!")
+                           .c_str(),
+                       "r");
+    ASSERT_NE(pipe, nullptr);
+    server_pipe_ = pipe;
+    char line[512];
+    ASSERT_NE(fgets(line, sizeof(line), pipe), nullptr);
+    server_pid_ = std::atoi(line);
+    ASSERT_NE(fgets(line, sizeof(line), pipe), nullptr);  // "mine-server listening on ..."
+    const std::string listening = line;
+    const std::string prefix = "mine-server listening on ";
+    ASSERT_EQ(listening.rfind(prefix, 0), 0u) << listening;
+    target_ = listening.substr(prefix.size(), listening.find(' ', prefix.size()) - prefix.size());
+  }
+  static void TearDownTestSuite() {
+    if (server_pid_ > 0) kill(server_pid_, SIGTERM);
+    if (server_pipe_ != nullptr) pclose(server_pipe_);
+  }
+
+  static Result Cli(const std::string& args) {
+    return RunShell(absl::StrCat(MINE_CLI_PATH, " ", args, " --target ", target_));
+  }
+
+  static int64_t SamplesSeen(const std::string& session) {
+    Result got = Cli(absl::StrCat("get ", session, " --output json"));
+    EXPECT_EQ(got.exit_code, 0) << got.err;
+    return static_cast<int64_t>(JsonNumber(got.out, "samples_seen"));
+  }
+
+  static inline FILE* server_pipe_ = nullptr;
+  static inline int server_pid_ = -1;
+  static inline std::string target_;
+};
+
+constexpr char kSmall[] = "--hidden 32,32 --batch-size 64 --window 8192 --seed 3";
+
+TEST_F(MineCliE2eTest, GenPushEstimateMatchesThePrintedTruth) {
+  const std::string csv = TempPath("gauss.csv");
+  Result gen = RunShell(absl::StrCat(MINE_CLI_PATH, " gen --dim 1 --mi 1 --rows 20000 --seed 11 --out ",
+                                csv));
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  // "# true MI 1.0000 nats (...)"
+  double truth = 0;
+  ASSERT_EQ(gen.err.rfind("# true MI ", 0), 0u) << gen.err;
+  std::vector<std::string> words = absl::StrSplit(gen.err, ' ');
+  ASSERT_GE(words.size(), 5u) << gen.err;
+  ASSERT_TRUE(absl::SimpleAtod(words[3], &truth)) << gen.err;
+  EXPECT_EQ(words[4], "nats");
+  EXPECT_DOUBLE_EQ(truth, 1.0);
+
+  Result push = Cli(absl::StrCat("push ", csv, " --create --session gauss --batch-rows 2000 ",
+                                 kSmall, " --output json"));
+  ASSERT_EQ(push.exit_code, 0) << push.err;
+  EXPECT_EQ(SamplesSeen("gauss"), 20000);
+
+  Result estimate = Cli("estimate gauss --wait-converged 90 --output json");
+  ASSERT_EQ(estimate.exit_code, 0) << estimate.err;
+  const double mi = JsonNumber(estimate.out, "mi_nats");
+  std::printf("estimate %s", estimate.out.c_str());
+  // Tolerance 0.25 nats: ~4,000 held-out rows give a standard error of about
+  // 0.04 nats, and a 32-32 net is biased low (DV is a lower bound).
+  EXPECT_NEAR(mi, truth, 0.25) << estimate.out;
+  EXPECT_NEAR(JsonNumber(estimate.out, "mi_bits"), mi / std::log(2.0), 1e-4);
+}
+
+TEST_F(MineCliE2eTest, StreamSendsEveryRowAndPrintsEstimates) {
+  Result stream = RunShell(absl::StrCat(MINE_CLI_PATH, " gen --dim 2 --rho 0.5 --rows 3000 | ",
+                                   MINE_CLI_PATH, " stream --create --session streamed ", kSmall,
+                                   " --batch-rows 256 --output json --target ", target_));
+  ASSERT_EQ(stream.exit_code, 0) << stream.err;
+  std::vector<std::string> lines = absl::StrSplit(stream.out, '\n', absl::SkipEmpty());
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(JsonNumber(lines.back(), "samples_seen"), 3000);
+}
+
+TEST_F(MineCliE2eTest, StreamStopsAtABadLineAfterEarlierCompleteBatches) {
+  // 25 good rows, then text on line 27 (line 1 is the header).
+  std::string csv = "x,z\n";
+  for (int i = 0; i < 25; ++i) csv += absl::StrCat(i, ",", i * 0.5, "\n");
+  csv += "1,oops\n3,4\n";
+  const std::string path = TempPath("stream_bad.csv");
+  std::ofstream(path) << csv;
+  ASSERT_EQ(Cli("create --session partial --x-dim 1 --z-dim 1 --output json").exit_code, 0);
+  Result stream = Cli(absl::StrCat("stream ", path, " --session partial --batch-rows 10"));
+  EXPECT_EQ(stream.exit_code, 2);
+  EXPECT_THAT(stream.err, HasSubstr("line 27"));
+  EXPECT_EQ(SamplesSeen("partial"), 20);  // two complete batches of 10
+}
+
+struct BadCsvCase {
+  const char* name;
+  const char* csv;
+  const char* cols;
+  const char* expected;
+};
+
+TEST_F(MineCliE2eTest, BadCsvIsRejectedWithTheLineNumberAndNothingIsSent) {
+  const BadCsvCase cases[] = {
+      {"ragged", "a,b\n1,2\n3,4\n5\n", "", "line 4: ragged row"},
+      {"text", "a,b\n1,2\n3,four\n5,6\n", "", "line 3, column 1 ('b')"},
+      {"missing", "1,2\n3,4\n", "--x-cols 0 --z-cols 2", "line 1: --z-cols: column 2"},
+      {"unknown-name", "a,b\n1,2\n", "--x-cols a --z-cols c", "no column named 'c'"},
+  };
+  for (const BadCsvCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string session = absl::StrCat("bad-", c.name);
+    const std::string path = TempPath(absl::StrCat(c.name, ".csv"));
+    std::ofstream(path) << c.csv;
+    ASSERT_EQ(Cli(absl::StrCat("create --session ", session, " --x-dim 1 --z-dim 1")).exit_code, 0);
+    Result push = Cli(absl::StrCat("push ", path, " --session ", session, " ", c.cols,
+                                   " --batch-rows 1"));
+    EXPECT_EQ(push.exit_code, 2);
+    EXPECT_THAT(push.err, HasSubstr(c.expected));
+    EXPECT_EQ(std::count(push.err.begin(), push.err.end(), '\n'), 1) << push.err;
+    EXPECT_EQ(SamplesSeen(session), 0);
+  }
+}
+
+TEST_F(MineCliE2eTest, ExitCodesSeparateUsageConnectionAndServerErrors) {
+  EXPECT_EQ(Cli("get").exit_code, 2);
+  EXPECT_EQ(Cli("list --no-such-flag 1").exit_code, 2);
+  EXPECT_EQ(RunShell(absl::StrCat(MINE_CLI_PATH, " frobnicate")).exit_code, 2);
+  Result unreachable = RunShell(absl::StrCat(MINE_CLI_PATH, " list --target 127.0.0.1:1 --timeout 1"));
+  EXPECT_EQ(unreachable.exit_code, 3);
+  EXPECT_THAT(unreachable.err, HasSubstr("is mine-server running at 127.0.0.1:1"));
+  Result missing = Cli("get no-such-session");
+  EXPECT_EQ(missing.exit_code, 4);
+  EXPECT_THAT(missing.err, HasSubstr("NOT_FOUND"));
+  Result health = Cli("health --output json");
+  EXPECT_EQ(health.exit_code, 0) << health.err;
+  EXPECT_THAT(health.out, HasSubstr("SERVING"));
+  Result help = RunShell(absl::StrCat(MINE_CLI_PATH, " --help"));
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("exit codes"));
+}
+
+TEST_F(MineCliE2eTest, ListAndDelete) {
+  ASSERT_EQ(Cli("create --session to-delete --x-dim 2 --z-dim 3").exit_code, 0);
+  Result list = Cli("list --output csv");
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_THAT(list.out, HasSubstr("to-delete,2,3,MINE"));
+  EXPECT_EQ(Cli("delete to-delete").exit_code, 0);
+  EXPECT_EQ(Cli("get to-delete").exit_code, 4);
+}
+
+}  // namespace
+}  // namespace mine
