@@ -1,0 +1,113 @@
+"""The Python client end to end against a real mine-server process (path in
+$MINE_SERVER), run by ctest with PYTHONPATH set to the generated modules and
+client/python."""
+
+import math
+import os
+import signal
+import subprocess
+import unittest
+
+import grpc
+import numpy as np
+
+import minestream
+
+SMALL = dict(hidden_units=[32, 32], batch_size=64, window_size=4096, seed=3)
+
+
+def gaussian(rows, rho=0.8, seed=1):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((rows, 1))
+    z = rho * x + math.sqrt(1 - rho * rho) * rng.standard_normal((rows, 1))
+    return x, z
+
+
+class MinestreamTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = subprocess.Popen(
+            [os.environ["MINE_SERVER"], "--host=127.0.0.1", "--port=0", "--workers=2"],
+            stdout=subprocess.PIPE, text=True)
+        line = cls.server.stdout.readline()
+        prefix = "mine-server listening on "
+        assert line.startswith(prefix), line
+        cls.target = line[len(prefix):].split(" ")[0]
+        cls.client = minestream.Client(cls.target, timeout=10)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.client.close()
+        cls.server.send_signal(signal.SIGTERM)
+        cls.server.wait(timeout=30)
+        cls.server.stdout.close()
+
+    def test_push_then_estimate(self):
+        session = self.client.create_session("py-push", x_dim=1, z_dim=1, **SMALL)
+        x, z = gaussian(2000)
+        response = session.push(x, z, batch_rows=500)
+        self.assertEqual(response.samples_seen, 2000)
+        session.push(x[:10].tolist(), z[:10].ravel().tolist())  # lists work too
+        estimate = session.estimate()
+        self.assertEqual(estimate.session_id, "py-push")
+        # Computed asynchronously: it may not count the newest rows yet.
+        self.assertNotEqual(estimate.estimator, minestream.pb.ESTIMATOR_UNSPECIFIED)
+        self.assertEqual(session.info().samples_seen, 2010)
+        session.delete()
+
+    def test_stream_yields_estimates_and_final_reflects_all_rows(self):
+        session = self.client.create_session("py-stream", x_dim=1, z_dim=1, **SMALL)
+        x, z = gaussian(3000, seed=2)
+        estimates = list(session.stream((x[i:i + 300], z[i:i + 300]) for i in range(0, 3000, 300)))
+        self.assertGreaterEqual(len(estimates), 1)
+        self.assertEqual(estimates[-1].samples_seen, 3000)
+        session.delete()
+
+    def test_watch_is_an_iterator(self):
+        session = self.client.create_session("py-watch", x_dim=1, z_dim=1, **SMALL)
+        first = next(iter(session.watch(min_interval_ms=10)))
+        self.assertEqual(first.session_id, "py-watch")
+        session.delete()
+
+    def test_list_and_delete(self):
+        self.client.create_session("py-list", x_dim=2, z_dim=3, **SMALL)
+        ids = [s.session_id for s in self.client.list_sessions()]
+        self.assertIn("py-list", ids)
+        self.client.delete_session("py-list")
+        with self.assertRaises(minestream.MineError) as raised:
+            self.client.get_session("py-list")
+        self.assertEqual(raised.exception.code, grpc.StatusCode.NOT_FOUND)
+
+    def test_nan_row_surfaces_as_invalid_argument(self):
+        session = self.client.create_session("py-nan", x_dim=1, z_dim=1, **SMALL)
+        with self.assertRaises(minestream.MineError) as raised:
+            session.push([[1.0], [float("nan")]], [[1.0], [2.0]])
+        self.assertEqual(raised.exception.code, grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(raised.exception.code_name, "INVALID_ARGUMENT")
+        self.assertIn("INVALID_ARGUMENT", str(raised.exception))
+        session.delete()
+
+    def test_unknown_session_surfaces_as_not_found(self):
+        with self.assertRaises(minestream.MineError) as raised:
+            self.client.get_session_info("py-nobody")
+        self.assertEqual(raised.exception.code_name, "NOT_FOUND")
+        ghost = minestream.Session(self.client, "py-ghost", 1, 1)
+        with self.assertRaises(minestream.MineError) as raised:
+            list(ghost.stream([([1.0], [2.0])]))
+        self.assertEqual(raised.exception.code, grpc.StatusCode.NOT_FOUND)
+
+    def test_unreachable_server_raises_unavailable(self):
+        with minestream.Client("127.0.0.1:1", timeout=2, max_attempts=2,
+                               initial_backoff=0.01) as client:
+            with self.assertRaises(minestream.MineError) as raised:
+                client.list_sessions()
+        self.assertEqual(raised.exception.code, grpc.StatusCode.UNAVAILABLE)
+
+    def test_bad_shapes_are_rejected_locally(self):
+        session = minestream.Session(self.client, "py-shape", 2, 1)
+        with self.assertRaises(ValueError):
+            session.push(np.zeros((3, 3)), np.zeros((3, 1)))
+
+
+if __name__ == "__main__":
+    unittest.main()
