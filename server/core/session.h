@@ -132,17 +132,18 @@ class Session : public WorkerPool::Task,
   Session(std::string id, SessionConfig config, WorkerPool* pool,
           SessionOptions options);
 
-  // Training-side helpers; all REQUIRE train_mu_.
-  int64_t ApplyRows(std::vector<PendingBatch>& batches);
-  bool ReadyToTrain() const;
-  bool TrainOneStep();
-  void EvaluateAndPublish();
-  void Recover();
-  void MaybeRefitQuantiles();
-  void NormalizeX(const float* x, float* out) const;
-  void NormalizeZ(const float* z, float* out) const;
-  Estimate BaseEstimate() const;
-  void Publish(Estimate estimate);
+  // Training-side helpers.
+  int64_t ApplyRows(std::vector<PendingBatch>& batches) ABSL_EXCLUSIVE_LOCKS_REQUIRED(train_mu_);
+  bool ReadyToTrain() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(train_mu_);
+  bool TrainOneStep() ABSL_EXCLUSIVE_LOCKS_REQUIRED(train_mu_);
+  void EvaluateAndPublish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(train_mu_);
+  void Recover() ABSL_EXCLUSIVE_LOCKS_REQUIRED(train_mu_);
+  void MaybeRefitQuantiles() ABSL_EXCLUSIVE_LOCKS_REQUIRED(train_mu_);
+  void NormalizeX(const float* x, float* out) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(train_mu_);
+  void NormalizeZ(const float* z, float* out) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(train_mu_);
+  Estimate BaseEstimate() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(train_mu_);
+  void Publish(Estimate estimate) ABSL_EXCLUSIVE_LOCKS_REQUIRED(train_mu_)
+      ABSL_LOCKS_EXCLUDED(mu_, listeners_mu_);
 
   const std::string id_;
   const SessionConfig config_;
@@ -194,8 +195,10 @@ class Session : public WorkerPool::Task,
   int32_t recoveries_ ABSL_GUARDED_BY(train_mu_) = 0;
   int evaluations_since_recovery_ ABSL_GUARDED_BY(train_mu_) = 0;
   // Scratch buffers for one batch, reused across steps.
-  std::vector<float> x_buf_, z_buf_, zm_buf_;
-  std::vector<int64_t> index_buf_;
+  std::vector<float> x_buf_ ABSL_GUARDED_BY(train_mu_);
+  std::vector<float> z_buf_ ABSL_GUARDED_BY(train_mu_);
+  std::vector<float> zm_buf_ ABSL_GUARDED_BY(train_mu_);
+  std::vector<int64_t> index_buf_ ABSL_GUARDED_BY(train_mu_);
 };
 
 }  // namespace mine
