@@ -59,15 +59,24 @@ std::string InputName(const InputSpec& spec) {
   return spec.path.empty() || spec.path == "-" ? "stdin" : spec.path;
 }
 
-// Creates the session when --create is given; returns its id.
-absl::StatusOr<std::string> MaybeCreate(const CommandContext& context, MineClient& client,
-                                        int x_dim, int z_dim) {
+// With --create: checks the create flags against the selected dimensions
+// (a usage error, exit 2, before anything is sent) and creates the session
+// (a server error). Without: the session id. Returns its id, or sets
+// *exit_code.
+std::string MaybeCreate(const CommandContext& context, MineClient& client, int x_dim, int z_dim,
+                        int* exit_code) {
   const std::string id = SessionIdArg(context);
   if (!context.flags->Bool("create")) return id;
   absl::StatusOr<v1::SessionConfig> config = ConfigFromFlags(context, x_dim, z_dim);
-  if (!config.ok()) return config.status();
+  if (!config.ok()) {
+    *exit_code = UsageError(context.command, std::string(config.status().message()));
+    return "";
+  }
   absl::StatusOr<v1::Session> session = client.CreateSession(id, *config);
-  if (!session.ok()) return session.status();
+  if (!session.ok()) {
+    *exit_code = ReportError(session.status(), context.target);
+    return "";
+  }
   std::fprintf(stderr, "mine-cli: session %s (x_dim %d, z_dim %d)\n",
                session->session_id().c_str(), x_dim, z_dim);
   return session->session_id();
@@ -104,20 +113,15 @@ int RunPush(const CommandContext& context) {
   const int z_dim = reader.z_dim();
 
   std::unique_ptr<MineClient> client = MakeClient(context);
-  absl::StatusOr<std::string> id = MaybeCreate(context, *client, x_dim, z_dim);
-  if (!id.ok()) {
-    if (id.status().code() == absl::StatusCode::kInvalidArgument &&
-        id.status().message().find("--") != absl::string_view::npos) {
-      return UsageError(context.command, std::string(id.status().message()));
-    }
-    return ReportError(id.status(), context.target);
-  }
-  absl::StatusOr<v1::Session> session = client->GetSession(*id);
+  int create_failed = kExitOk;
+  const std::string id = MaybeCreate(context, *client, x_dim, z_dim, &create_failed);
+  if (create_failed != kExitOk) return create_failed;
+  absl::StatusOr<v1::Session> session = client->GetSession(id);
   if (!session.ok()) return ReportError(session.status(), context.target);
   if (session->config().x_dim() != x_dim || session->config().z_dim() != z_dim) {
     return UsageError(context.command,
                       absl::StrCat("the columns select x_dim ", x_dim, ", z_dim ", z_dim,
-                                   " but session ", *id, " has ", session->config().x_dim(), ", ",
+                                   " but session ", id, " has ", session->config().x_dim(), ", ",
                                    session->config().z_dim(), " (nothing was sent)"));
   }
   // Sequence numbers make a retried push count once.
@@ -125,7 +129,7 @@ int RunPush(const CommandContext& context) {
   for (int64_t first = 0; first < rows; first += spec->batch_rows) {
     const int64_t take = std::min(spec->batch_rows, rows - first);
     v1::SampleBatch batch;
-    batch.set_session_id(*id);
+    batch.set_session_id(id);
     batch.set_sequence(++sequence);
     batch.mutable_x()->Add(x.begin() + first * x_dim, x.begin() + (first + take) * x_dim);
     batch.mutable_z()->Add(z.begin() + first * z_dim, z.begin() + (first + take) * z_dim);
@@ -137,7 +141,7 @@ int RunPush(const CommandContext& context) {
     context.out->Progress(first + take, rows, nullptr);
   }
   context.out->EndProgress();
-  absl::StatusOr<v1::Estimate> estimate = client->GetEstimate(*id);
+  absl::StatusOr<v1::Estimate> estimate = client->GetEstimate(id);
   if (!estimate.ok()) return ReportError(estimate.status(), context.target);
   context.out->PrintEstimate(*estimate);
   return kExitOk;
@@ -224,8 +228,10 @@ int RunStream(const CommandContext& context) {
     }
     if (!*row) continue;
     if (writer == nullptr) {
-      absl::StatusOr<std::string> id = MaybeCreate(context, *client, reader.x_dim(), reader.z_dim());
-      if (!id.ok()) return ReportError(id.status(), context.target);
+      int create_failed = kExitOk;
+      const std::string id =
+          MaybeCreate(context, *client, reader.x_dim(), reader.z_dim(), &create_failed);
+      if (create_failed != kExitOk) return create_failed;
       SampleStreamWriter::Options options;
       options.batch_rows = spec->batch_rows;
       options.on_estimate = [&](const v1::Estimate& estimate) {
@@ -236,7 +242,7 @@ int RunStream(const CommandContext& context) {
         }
         if (!context.out->live()) context.out->PrintEstimate(estimate);
       };
-      absl::StatusOr<std::unique_ptr<SampleStreamWriter>> opened = client->OpenStream(*id, options);
+      absl::StatusOr<std::unique_ptr<SampleStreamWriter>> opened = client->OpenStream(id, options);
       if (!opened.ok()) return ReportError(opened.status(), context.target);
       writer = *std::move(opened);
     }

@@ -145,6 +145,37 @@ TEST_F(MineCliE2eTest, StreamSendsEveryRowAndPrintsEstimates) {
   EXPECT_EQ(JsonNumber(lines.back(), "samples_seen"), 3000);
 }
 
+TEST_F(MineCliE2eTest, StreamFollowsAGrowingFile) {
+  const std::string path = TempPath("growing.csv");
+  const std::string more = TempPath("more.csv");
+  ASSERT_EQ(RunShell(absl::StrCat(MINE_CLI_PATH, " gen --rows 500 --seed 1 --out ", path)).exit_code, 0);
+  ASSERT_EQ(RunShell(absl::StrCat(MINE_CLI_PATH, " gen --rows 700 --seed 2 --no-header --out ", more))
+                .exit_code,
+            0);
+  // The file grows while the stream runs; --idle-exit ends it once the
+  // appended rows are in (or all of them at once if it starts late).
+  Result stream = RunShell(absl::StrCat(
+      "{ ", MINE_CLI_PATH, " stream ", path, " --follow --idle-exit 1.5 --create --session follow ",
+      kSmall, " --batch-rows 100 --output json --target ", target_, " & sleep 0.3; cat ", more,
+      " >> ", path, "; wait $!; }"));
+  ASSERT_EQ(stream.exit_code, 0) << stream.err;
+  std::vector<std::string> lines = absl::StrSplit(stream.out, '\n', absl::SkipEmpty());
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(JsonNumber(lines.back(), "samples_seen"), 1200);
+}
+
+TEST_F(MineCliE2eTest, BadCreateFlagsAreUsageErrorsBeforeAnythingIsSent) {
+  const std::string path = TempPath("flags.csv");
+  std::ofstream(path) << "1,2\n3,4\n";
+  Result hidden = Cli(absl::StrCat("push ", path, " --create --session flags --hidden 3x"));
+  EXPECT_EQ(hidden.exit_code, 2);
+  EXPECT_THAT(hidden.err, HasSubstr("--hidden"));
+  Result dims = Cli(absl::StrCat("push ", path, " --create --session flags --x-dim 4"));
+  EXPECT_EQ(dims.exit_code, 2);
+  EXPECT_THAT(dims.err, HasSubstr("--x-dim 4 disagrees"));
+  EXPECT_EQ(Cli("get flags").exit_code, 4);  // never created
+}
+
 TEST_F(MineCliE2eTest, StreamStopsAtABadLineAfterEarlierCompleteBatches) {
   // 25 good rows, then text on line 27 (line 1 is the header).
   std::string csv = "x,z\n";
