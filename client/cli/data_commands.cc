@@ -124,8 +124,12 @@ int RunPush(const CommandContext& context) {
                                    " but session ", id, " has ", session->config().x_dim(), ", ",
                                    session->config().z_dim(), " (nothing was sent)"));
   }
-  // Sequence numbers make a retried push count once.
+  // Sequence numbers make a retried push count once. A batch acknowledged
+  // as a duplicate means another writer advanced the session's sequence:
+  // its rows were not applied, so stop rather than lose rows silently.
   int64_t sequence = session->last_sequence();
+  absl::Time last_estimate_at = absl::Now();
+  std::unique_ptr<v1::Estimate> latest;
   for (int64_t first = 0; first < rows; first += spec->batch_rows) {
     const int64_t take = std::min(spec->batch_rows, rows - first);
     v1::SampleBatch batch;
@@ -138,7 +142,23 @@ int RunPush(const CommandContext& context) {
       context.out->EndProgress();
       return ReportError(pushed.status(), context.target);
     }
-    context.out->Progress(first + take, rows, nullptr);
+    if (pushed->duplicate()) {
+      context.out->EndProgress();
+      return ReportError(
+          absl::AbortedError(absl::StrCat(
+              "PushSamples: batch with sequence ", sequence, " was not applied because session ",
+              id, " already accepted a higher sequence (another writer is pushing to it); ",
+              first, " of ", rows, " rows were sent")),
+          context.target);
+    }
+    // On a TTY, refresh the MI shown on the progress line about once a second.
+    if (context.out->live() && absl::Now() - last_estimate_at > absl::Seconds(1)) {
+      last_estimate_at = absl::Now();
+      if (absl::StatusOr<v1::Estimate> e = client->GetEstimate(id); e.ok()) {
+        latest = std::make_unique<v1::Estimate>(*std::move(e));
+      }
+    }
+    context.out->Progress(first + take, rows, latest.get());
   }
   context.out->EndProgress();
   absl::StatusOr<v1::Estimate> estimate = client->GetEstimate(id);

@@ -27,7 +27,6 @@ class Session:
         self.session_id = session_id
         self.x_dim = x_dim
         self.z_dim = z_dim
-        self._sequence = None
 
     def __repr__(self):
         return f"Session({self.session_id!r}, x_dim={self.x_dim}, z_dim={self.z_dim})"
@@ -48,22 +47,23 @@ class Session:
         """The session as the server sees it (mine_pb2.Session)."""
         return self._client.get_session_info(self.session_id)
 
-    def push(self, x, z, batch_rows=8192):
-        """Adds rows with PushSamples, `batch_rows` per call, each with a
-        sequence number so retries count once. Returns the last
+    def push(self, x, z, batch_rows=8192, sequence=0):
+        """Adds rows with PushSamples, `batch_rows` per call. Returns the last
         PushSamplesResponse (accepted_rows is of that call, samples_seen the
-        session's total)."""
+        session's total). `sequence` > 0 numbers the calls sequence,
+        sequence + 1, ...: the server then applies a resent call once, and
+        acknowledges (without applying) any call at or below the highest
+        sequence it has accepted, so one writer per session should use it."""
         xs = _rows(x, self.x_dim, "x")
         zs = _rows(z, self.z_dim, "z")
         if xs.shape[0] != zs.shape[0]:
             raise ValueError(f"x has {xs.shape[0]} rows but z has {zs.shape[0]}")
-        if self._sequence is None:
-            self._sequence = self.info().last_sequence
         response = None
         for first in range(0, xs.shape[0], batch_rows):
             batch = self._batch(xs[first:first + batch_rows], zs[first:first + batch_rows])
-            self._sequence += 1
-            batch.sequence = self._sequence
+            if sequence > 0:
+                batch.sequence = sequence
+                sequence += 1
             response = self._client._unary("PushSamples", self.session_id, batch)
         return response
 

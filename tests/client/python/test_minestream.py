@@ -53,6 +53,9 @@ class MinestreamTest(unittest.TestCase):
         # Computed asynchronously: it may not count the newest rows yet.
         self.assertNotEqual(estimate.estimator, minestream.pb.ESTIMATOR_UNSPECIFIED)
         self.assertEqual(session.info().samples_seen, 2010)
+        self.assertFalse(session.push(x[:5], z[:5], sequence=7).duplicate)
+        self.assertTrue(session.push(x[:5], z[:5], sequence=7).duplicate)  # a resend
+        self.assertEqual(session.info().samples_seen, 2015)
         session.delete()
 
     def test_stream_yields_estimates_and_final_reflects_all_rows(self):
