@@ -5,7 +5,7 @@ namespace {
 
 const std::set<std::string> kCreateFlags = {
     "session", "x-dim", "z-dim", "estimator", "hidden", "learning-rate", "batch-size", "window",
-    "holdout", "seed", "ema-rate", "smile-clip", "activation", "marginal"};
+    "holdout", "seed", "ema-rate", "smile-clip", "activation", "marginal", "input-normalization"};
 
 }  // namespace
 

@@ -88,13 +88,18 @@ absl::StatusOr<v1::SessionConfig> ConfigFromFlags(const CommandContext& context,
   v1::Estimator estimator = v1::ESTIMATOR_UNSPECIFIED;
   v1::Activation activation = v1::ACTIVATION_UNSPECIFIED;
   v1::MarginalSampling marginal = v1::MARGINAL_SAMPLING_UNSPECIFIED;
+  v1::InputNormalization normalization = v1::INPUT_NORMALIZATION_UNSPECIFIED;
   absl::Status s = ParseEnum(context, "estimator", &v1::Estimator_Parse, &estimator);
   if (s.ok()) s = ParseEnum(context, "activation", &v1::Activation_Parse, &activation);
   if (s.ok()) s = ParseEnum(context, "marginal", &v1::MarginalSampling_Parse, &marginal);
+  if (s.ok()) {
+    s = ParseEnum(context, "input-normalization", &v1::InputNormalization_Parse, &normalization);
+  }
   if (!s.ok()) return s;
   config.set_estimator(estimator);
   config.set_activation(activation);
   config.set_marginal_sampling(marginal);
+  config.set_input_normalization(normalization);
   return config;
 }
 

@@ -21,7 +21,7 @@ commands:
   create    create a session: --session ID --x-dim N --z-dim N [--estimator mine|mine_f|infonce|smile]
             [--hidden 64,64] [--learning-rate R] [--batch-size N] [--window N] [--holdout F]
             [--seed N] [--ema-rate R] [--smile-clip T] [--activation relu|elu|tanh]
-            [--marginal shuffle_batch|window]
+            [--marginal shuffle_batch|window] [--input-normalization standardize|quantile]
   get       show a session:             mine-cli get ID  (or --session ID)
   list      list all sessions
   delete    delete a session:           mine-cli delete ID

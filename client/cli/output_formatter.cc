@@ -114,6 +114,10 @@ void OutputFormatter::PrintSession(const v1::Session& s) {
           ",\"pending_rows\":", s.pending_rows(), ",\"last_sequence\":", s.last_sequence(),
           ",\"state\":", Quoted(state), ",\"mi_nats\":", Number(s.latest().mi_nats()),
           ",\"std_error_nats\":", Number(s.latest().std_error_nats()),
+          ",\"activation\":", Quoted(v1::Activation_Name(c.activation())),
+          ",\"marginal_sampling\":", Quoted(v1::MarginalSampling_Name(c.marginal_sampling())),
+          ",\"input_normalization\":",
+          Quoted(v1::InputNormalization_Name(c.input_normalization())),
           ",\"created_at\":", Quoted(Time(s.created_at())), "}\n"));
       break;
     case OutputFormat::kCsv:

@@ -11,7 +11,7 @@ from minestream.errors import MineError
 from minestream.session import Session
 
 _ENUMS = {"estimator": pb.Estimator, "activation": pb.Activation,
-          "marginal_sampling": pb.MarginalSampling}
+          "marginal_sampling": pb.MarginalSampling, "input_normalization": pb.InputNormalization}
 
 
 class Client:

@@ -238,10 +238,17 @@ TEST_F(MineCliE2eTest, ExitCodesSeparateUsageConnectionAndServerErrors) {
 }
 
 TEST_F(MineCliE2eTest, ListAndDelete) {
-  ASSERT_EQ(Cli("create --session to-delete --x-dim 2 --z-dim 3").exit_code, 0);
+  Result created = Cli(
+      "create --session to-delete --x-dim 2 --z-dim 3 --estimator mine_f --hidden 16,8 "
+      "--activation tanh --input-normalization standardize --output json");
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_THAT(created.out, HasSubstr("\"estimator\":\"MINE_F\""));
+  EXPECT_THAT(created.out, HasSubstr("\"hidden_units\":[16,8]"));
+  EXPECT_THAT(created.out, HasSubstr("\"activation\":\"TANH\""));
+  EXPECT_THAT(created.out, HasSubstr("\"input_normalization\":\"STANDARDIZE\""));
   Result list = Cli("list --output csv");
   EXPECT_EQ(list.exit_code, 0) << list.err;
-  EXPECT_THAT(list.out, HasSubstr("to-delete,2,3,MINE"));
+  EXPECT_THAT(list.out, HasSubstr("to-delete,2,3,MINE_F,16;8"));
   EXPECT_EQ(Cli("delete to-delete").exit_code, 0);
   EXPECT_EQ(Cli("get to-delete").exit_code, 4);
 }
