@@ -7,7 +7,7 @@
 //
 //   MineClient client(grpc::CreateChannel("localhost:50051", grpc::InsecureChannelCredentials()));
 //   absl::StatusOr<v1::Session> session = client.CreateSession("s1", config);
-//   auto writer = client.OpenStream("s1", {.batch_rows = 1024});  ...  writer->Finish();
+//   auto writer = client.OpenStream("s1");  // (*writer)->WriteRows(...); (*writer)->Finish();
 
 #include <cstdint>
 #include <functional>
