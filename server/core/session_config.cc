@@ -1,5 +1,6 @@
 #include "server/core/session_config.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/status/status.h"
@@ -137,6 +138,18 @@ absl::StatusOr<SessionConfig> ResolveSessionConfig(
                         absl::StrCat("1..", limits.max_hidden_units));
     }
   }
+  int64_t parameters = 0;
+  int64_t fan_in = int64_t{c.x_dim} + c.z_dim;
+  for (int units : c.hidden_units) {
+    parameters += (fan_in + 1) * units;
+    fan_in = units;
+  }
+  parameters += fan_in + 1;
+  if (parameters > limits.max_network_parameters) {
+    return OutOfRange("hidden_units", absl::StrJoin(c.hidden_units, ","),
+                      absl::StrCat("the network would have ", parameters,
+                                   " parameters; at most ", limits.max_network_parameters));
+  }
   if (c.activation == Activation::kUnspecified) c.activation = defaults.activation;
   if (ActivationName(c.activation) == "unspecified") {
     return OutOfRange("activation", absl::StrCat(static_cast<int>(c.activation)),
@@ -150,6 +163,16 @@ absl::StatusOr<SessionConfig> ResolveSessionConfig(
   if (c.batch_size < 2 || c.batch_size > limits.max_batch_size) {
     return OutOfRange("batch_size", absl::StrCat(c.batch_size),
                       absl::StrCat("2..", limits.max_batch_size));
+  }
+  if (c.estimator == EstimatorKind::kInfoNce) {
+    const int64_t widest = *std::max_element(c.hidden_units.begin(), c.hidden_units.end());
+    const int64_t values = int64_t{c.batch_size} * c.batch_size * widest;
+    if (values > limits.max_score_matrix_values) {
+      return OutOfRange("batch_size", absl::StrCat(c.batch_size),
+                        absl::StrCat("INFONCE scores batch_size^2 pairs: batch_size^2 * widest "
+                                     "hidden layer must be at most ",
+                                     limits.max_score_matrix_values));
+    }
   }
   if (c.ema_rate == 0) c.ema_rate = defaults.ema_rate;
   if (!std::isfinite(c.ema_rate) || c.ema_rate <= 0 || c.ema_rate > 1) {

@@ -75,6 +75,9 @@ struct ConfigLimits {
   int max_batch_size = 8192;
   int max_window_size = 1 << 22;    // rows
   int64_t max_window_values = int64_t{1} << 26;  // rows * (x_dim + z_dim)
+  int64_t max_network_parameters = int64_t{1} << 23;  // weights and biases of T
+  // INFONCE holds batch_size^2 * widest layer activations at once.
+  int64_t max_score_matrix_values = int64_t{1} << 26;
 };
 
 // The defaults most users never change. Chosen by the sweep in

@@ -71,6 +71,11 @@ TEST(SessionConfigTest, NamesTheFieldThatIsOutOfRange) {
       {"window_size", [](SessionConfig& c) { c.x_dim = 4000; c.window_size = 1 << 22; }},
       {"smile_clip", [](SessionConfig& c) { c.smile_clip = -5; }},
       {"activation", [](SessionConfig& c) { c.activation = static_cast<Activation>(7); }},
+      {"hidden_units", [](SessionConfig& c) { c.hidden_units = std::vector<int>(8, 4096); }},
+      {"batch_size", [](SessionConfig& c) {
+         c.estimator = EstimatorKind::kInfoNce;
+         c.batch_size = 8192;
+       }},
   };
   for (const BadField& bad : cases) {
     SessionConfig c = Dims(2, 2);
