@@ -91,6 +91,14 @@ absl::StatusOr<std::shared_ptr<Session>> SessionManager::Create(
   absl::StatusOr<std::shared_ptr<Session>> session =
       Session::Create(id, config, &pool_, options_.session, options_.limits);
   if (!session.ok()) return session.status();
+  const int64_t values = ReservedValues((*session)->config());
+  if (reserved_values_ + values > options_.max_total_values) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the server's sessions may already hold ", reserved_values_, " of its ",
+        options_.max_total_values, " values; a window of ", values,
+        " more does not fit: use a smaller window_size or delete a session"));
+  }
+  reserved_values_ += values;
   sessions_.emplace(id, *session);
   return session;
 }
@@ -138,9 +146,15 @@ absl::Status SessionManager::Delete(absl::string_view id) {
     }
     session = std::move(it->second);
     sessions_.erase(it);
+    reserved_values_ -= ReservedValues(session->config());
   }
   session->Close();
   return absl::OkStatus();
+}
+
+int64_t SessionManager::ReservedValues(const SessionConfig& config) const {
+  return int64_t{config.window_size} * (int64_t{config.x_dim} + config.z_dim) +
+         options_.session.max_pending_values;
 }
 
 int SessionManager::session_count() const {

@@ -21,6 +21,10 @@ namespace mine {
 struct SessionManagerOptions {
   int workers = 0;          // 0: the CPUs this process may use
   int max_sessions = 10000;
+  // Budget for the sum over sessions of window_size * (x_dim + z_dim) plus
+  // the ingest queue bound: what the sessions may come to hold in memory
+  // (4 bytes a value). CreateSession beyond it: RESOURCE_EXHAUSTED.
+  int64_t max_total_values = int64_t{1} << 30;
   SessionOptions session;
   ConfigLimits limits;
 };
@@ -64,12 +68,14 @@ class SessionManager {
 
  private:
   std::string GenerateId() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int64_t ReservedValues(const SessionConfig& config) const;
 
   const SessionManagerOptions options_;
   WorkerPool pool_;
   mutable absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Session>, std::less<>> sessions_ ABSL_GUARDED_BY(mu_);
   std::mt19937_64 id_rng_ ABSL_GUARDED_BY(mu_);
+  int64_t reserved_values_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // OK when `id` matches [A-Za-z0-9._-]{1,128}; InvalidArgument otherwise,

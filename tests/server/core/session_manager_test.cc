@@ -127,6 +127,21 @@ TEST(SessionManagerTest, RefusesSessionsPastTheLimit) {
   EXPECT_OK(m.Create("c", Small()));
 }
 
+TEST(SessionManagerTest, RefusesWindowsBeyondTheMemoryBudget) {
+  SessionManagerOptions options = Options();
+  options.session.max_pending_values = 1000;
+  // Small(): window 2048 rows of 1 + 1 values, plus the queue: 5096 values.
+  options.max_total_values = 12000;
+  SessionManager m(options);
+  ASSERT_OK(m.Create("a", Small()));
+  ASSERT_OK(m.Create("b", Small()));
+  auto c = m.Create("c", Small());
+  EXPECT_STATUS_CODE(c, absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(c.status().message().find("window_size"), std::string::npos);
+  ASSERT_OK(m.Delete("a"));
+  EXPECT_OK(m.Create("c", Small()));
+}
+
 // Several sessions streaming at once on the pool: each gets trained, none
 // starves, and (under ThreadSanitizer, see docs/DEVELOPING.md) none races.
 TEST(SessionManagerTest, ConcurrentSessionsAllTrainOnThePool) {
