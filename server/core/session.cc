@@ -218,16 +218,23 @@ bool Session::RunSlice() {
     return false;
   }
   MaybeRefitQuantiles();
-  const bool training = !converged_ && !training_exhausted_;
-  if (training) {
-    for (int i = 0; i < options_.steps_per_slice; ++i) {
+  bool evaluation_due = applied > 0 || !has_evaluation_;
+  if (!converged_ && !training_exhausted_) {
+    const absl::Time deadline = absl::Now() + options_.max_slice_duration;
+    while (steps_since_evaluation_ < options_.steps_per_slice) {
       if (!TrainOneStep()) {
         Recover();
         break;
       }
+      ++steps_since_evaluation_;
+      if (absl::Now() >= deadline) break;
     }
+    evaluation_due |= steps_since_evaluation_ >= options_.steps_per_slice;
   }
-  if (training || applied > 0 || !has_evaluation_) EvaluateAndPublish();
+  if (evaluation_due) {
+    steps_since_evaluation_ = 0;
+    EvaluateAndPublish();
+  }
   return !converged_ && !training_exhausted_;
 }
 

@@ -35,6 +35,9 @@ struct SessionOptions {
   int64_t max_pending_values = int64_t{1} << 22;
   int64_t max_batch_rows = int64_t{1} << 20;
   int steps_per_slice = 50;        // training steps between evaluations
+  // A slice also ends after this long, so a slow config (INFONCE, wide nets)
+  // cannot hold a worker for seconds while other sessions wait.
+  absl::Duration max_slice_duration = absl::Milliseconds(200);
   int64_t max_evaluation_rows = 4096;  // newest held-out rows scored
   // INFONCE scores every pair of a chunk: cap its held-out rows at this many
   // training batches so an evaluation costs about as much as a few steps.
@@ -189,6 +192,7 @@ class Session : public WorkerPool::Task,
   int64_t rows_applied_ ABSL_GUARDED_BY(train_mu_) = 0;
   int64_t last_sequence_applied_ ABSL_GUARDED_BY(train_mu_) = 0;
   int64_t rows_since_converged_ ABSL_GUARDED_BY(train_mu_) = 0;
+  int steps_since_evaluation_ ABSL_GUARDED_BY(train_mu_) = 0;
   bool converged_ ABSL_GUARDED_BY(train_mu_) = false;
   bool has_evaluation_ ABSL_GUARDED_BY(train_mu_) = false;
   bool training_exhausted_ ABSL_GUARDED_BY(train_mu_) = false;
