@@ -660,6 +660,11 @@ void Session::AttachLog(std::unique_ptr<IngestLog> log) {
   log_ = std::move(log);
 }
 
+absl::Status Session::SyncLog() {
+  absl::MutexLock lock(&mu_);
+  return log_ == nullptr ? absl::OkStatus() : log_->Sync();
+}
+
 int64_t Session::batches_accepted() const {
   absl::MutexLock lock(&mu_);
   return batches_accepted_;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -65,6 +66,8 @@ class IngestLog {
   // so that the segments before it can be removed once a checkpoint that
   // covers them is on disk.
   virtual absl::Status Rotate(int64_t first_index) = 0;
+  // Forces appended records to disk (for logs that do not on every Append).
+  virtual absl::Status Sync() { return absl::OkStatus(); }
 };
 
 // A serialised session (see Session::Snapshot) and the batches it covers.
@@ -157,6 +160,7 @@ class Session : public WorkerPool::Task,
                               absl::Span<const float> z);
   // From now on Ingest logs every accepted batch to `log` before returning.
   void AttachLog(std::unique_ptr<IngestLog> log);
+  absl::Status SyncLog();
   int64_t batches_accepted() const;
   // Time of the last Ingest, status or estimate read (for idle eviction).
   absl::Time last_used() const;
