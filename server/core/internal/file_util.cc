@@ -12,11 +12,7 @@
 namespace mine::internal {
 
 absl::Status FileError(absl::string_view what, int error) {
-  std::string message = absl::StrCat(what, ": ", std::strerror(error));
-  if (error == ENOSPC || error == EDQUOT || error == EFBIG) {
-    return absl::ResourceExhaustedError(std::move(message));
-  }
-  return absl::UnavailableError(std::move(message));
+  return absl::UnavailableError(absl::StrCat(what, ": ", std::strerror(error)));
 }
 
 int WriteAll(int fd, absl::string_view data) {

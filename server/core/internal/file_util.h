@@ -2,8 +2,9 @@
 #define SERVER_CORE_INTERNAL_FILE_UTIL_H_
 
 // POSIX file helpers for the state directory. Errors name the path and the
-// errno text; a full disk (ENOSPC, EDQUOT, EFBIG) is RESOURCE_EXHAUSTED and
-// every other I/O failure UNAVAILABLE, so that clients retry later.
+// errno text ("No space left on device") and are UNAVAILABLE, a full disk
+// included: clients retry later, and RESOURCE_EXHAUSTED from Ingest already
+// means "queue full, wait for room" to the stream reactor.
 
 #include <string>
 
