@@ -146,13 +146,32 @@ absl::StatusOr<std::unique_ptr<SampleStreamWriter>> MineClient::OpenStream(
     return absl::InvalidArgumentError(
         absl::StrCat("OpenStream: batch_rows must be >= 1, got ", options.batch_rows));
   }
-  auto context = std::make_unique<grpc::ClientContext>();
-  PrepareContext(context.get(), session_id);
-  std::unique_ptr<grpc::ClientReaderWriterInterface<v1::SampleBatch, v1::Estimate>> stream =
-      stub_->StreamSamples(context.get());
-  if (stream == nullptr) return absl::InternalError("OpenStream: the stub returned no stream");
-  return std::make_unique<SampleStreamWriter>(session_id, std::move(options), std::move(context),
-                                              std::move(stream));
+  auto open = [this, session_id]() -> absl::StatusOr<SampleStreamWriter::Call> {
+    SampleStreamWriter::Call call;
+    call.context = std::make_unique<grpc::ClientContext>();
+    PrepareContext(call.context.get(), session_id);
+    call.stream = stub_->StreamSamples(call.context.get());
+    if (call.stream == nullptr) return absl::InternalError("OpenStream: the stub returned no stream");
+    return call;
+  };
+  SampleStreamWriter::Reconnector reconnector{};
+  if (options.resume_for > absl::ZeroDuration()) {
+    // Number the batches after the session's last accepted sequence.
+    absl::StatusOr<v1::Session> session = GetSession(session_id);
+    if (!session.ok()) return session.status();
+    reconnector.first_sequence = session->last_sequence() + 1;
+    reconnector.open = open;
+    reconnector.last_sequence = [this, session_id]() -> absl::StatusOr<int64_t> {
+      absl::StatusOr<v1::Session> s = GetSession(session_id);
+      if (!s.ok()) return s.status();
+      return s->last_sequence();
+    };
+  }
+  absl::StatusOr<SampleStreamWriter::Call> call = open();
+  if (!call.ok()) return call.status();
+  return std::make_unique<SampleStreamWriter>(session_id, std::move(options),
+                                              std::move(call->context), std::move(call->stream),
+                                              std::move(reconnector));
 }
 
 absl::Status MineClient::Watch(const std::string& session_id, absl::Duration min_interval,

@@ -1,19 +1,34 @@
 #include "client/sample_stream_writer.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "client/internal/backoff.h"
 #include "client/internal/grpc_status_conversion.h"
 
 namespace mine {
+namespace {
+
+// A call that ended this way may be resumed: the server went away (restart,
+// kill, network) or ended the stream while draining.
+bool Resumable(const grpc::Status& status) {
+  return status.ok() || status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         status.error_code() == grpc::StatusCode::CANCELLED;
+}
+
+}  // namespace
 
 SampleStreamWriter::SampleStreamWriter(
     std::string session_id, Options options, std::unique_ptr<grpc::ClientContext> context,
-    std::unique_ptr<grpc::ClientReaderWriterInterface<v1::SampleBatch, v1::Estimate>> stream)
+    std::unique_ptr<grpc::ClientReaderWriterInterface<v1::SampleBatch, v1::Estimate>> stream,
+    Reconnector reconnector)
     : session_id_(std::move(session_id)),
       options_(std::move(options)),
       context_(std::move(context)),
-      stream_(std::move(stream)) {
+      stream_(std::move(stream)),
+      reconnector_(std::move(reconnector)),
+      next_sequence_(std::max<int64_t>(reconnector_.first_sequence, 1)) {
   reader_ = std::thread([this] { ReadLoop(); });
 }
 
@@ -32,6 +47,7 @@ void SampleStreamWriter::ReadLoop() {
       absl::MutexLock lock(&mu_);
       last_estimate_ = estimate;
       has_estimate_ = true;
+      acknowledged_ = std::max(acknowledged_, estimate.last_sequence());
     }
     if (options_.on_estimate) options_.on_estimate(estimate);
   }
@@ -92,13 +108,90 @@ absl::Status SampleStreamWriter::Flush() {
 
 absl::Status SampleStreamWriter::SendBuffered() {
   if (buffered_rows_ == 0) return absl::OkStatus();
-  if (batches_sent_ == 0) pending_.set_session_id(session_id_);
-  if (!stream_->Write(pending_)) return FailedStatus();
-  rows_sent_ += buffered_rows_;
-  ++batches_sent_;
+  // A resumed call starts with a resent batch, so every batch names the session.
+  if (batches_sent_ == 0 || resuming()) pending_.set_session_id(session_id_);
+  v1::SampleBatch batch;
+  batch.Swap(&pending_);
+  const int64_t rows = buffered_rows_;
   buffered_rows_ = 0;
-  pending_.Clear();
+  if (absl::Status sent = SendAndKeep(std::move(batch)); !sent.ok()) return sent;
+  rows_sent_ += rows;
+  ++batches_sent_;
   return absl::OkStatus();
+}
+
+void SampleStreamWriter::DropAcknowledged(int64_t last_sequence) {
+  while (!unacknowledged_.empty() && unacknowledged_.front().sequence() <= last_sequence) {
+    unacknowledged_.pop_front();
+  }
+}
+
+absl::Status SampleStreamWriter::SendAndKeep(v1::SampleBatch batch) {
+  if (!resuming()) return stream_->Write(batch) ? absl::OkStatus() : FailedStatus();
+  batch.set_sequence(next_sequence_++);
+  {
+    absl::MutexLock lock(&mu_);
+    DropAcknowledged(acknowledged_);
+  }
+  unacknowledged_.push_back(std::move(batch));
+  if (stream_->Write(unacknowledged_.back())) return absl::OkStatus();
+  reader_.join();  // the call is over; the reader sees its end too
+  return Resume(stream_->Finish());
+}
+
+absl::Status SampleStreamWriter::Resume(grpc::Status broken) {
+  const std::string what = absl::StrCat("StreamSamples(", session_id_, ")");
+  const absl::Time deadline = absl::Now() + options_.resume_for;
+  client_internal::Backoff backoff(absl::Milliseconds(100), absl::Seconds(2), 2.0, 0.2,
+                                   static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())));
+  grpc::Status status = std::move(broken);
+  absl::Status last_error;
+  for (;;) {
+    if (!Resumable(status)) {
+      finished_ = true;
+      failure_ = client_internal::FromGrpcStatus(status, what);
+      return failure_;
+    }
+    if (absl::Now() >= deadline) {
+      finished_ = true;
+      failure_ = absl::UnavailableError(absl::StrCat(
+          what, ": could not resume the stream within ", absl::FormatDuration(options_.resume_for),
+          " (", status.error_message(), last_error.ok() ? "" : "; ", last_error.message(), ")"));
+      return failure_;
+    }
+    absl::SleepFor(backoff.NextDelay());
+    absl::StatusOr<int64_t> accepted = reconnector_.last_sequence();
+    if (!accepted.ok()) {
+      last_error = accepted.status();
+      if (accepted.status().code() != absl::StatusCode::kUnavailable &&
+          accepted.status().code() != absl::StatusCode::kDeadlineExceeded) {
+        finished_ = true;
+        failure_ = accepted.status();
+        return failure_;
+      }
+      continue;
+    }
+    DropAcknowledged(*accepted);
+    absl::StatusOr<Call> call = reconnector_.open();
+    if (!call.ok()) {
+      last_error = call.status();
+      continue;
+    }
+    context_ = std::move(call->context);
+    stream_ = std::move(call->stream);
+    ++reconnects_;
+    reader_ = std::thread([this] { ReadLoop(); });
+    bool written = true;
+    for (const v1::SampleBatch& batch : unacknowledged_) {
+      if (!stream_->Write(batch)) {
+        written = false;
+        break;
+      }
+    }
+    if (written) return absl::OkStatus();
+    reader_.join();
+    status = stream_->Finish();
+  }
 }
 
 absl::Status SampleStreamWriter::FailedStatus() {
@@ -119,15 +212,20 @@ absl::StatusOr<v1::Estimate> SampleStreamWriter::Finish() {
   if (finished_) return absl::FailedPreconditionError("StreamSamples: Finish() called twice");
   absl::Status sent = SendBuffered();
   if (!sent.ok()) return sent;
-  stream_->WritesDone();
-  reader_.join();
-  finished_ = true;
-  grpc::Status status = stream_->Finish();
-  if (!status.ok()) {
-    failure_ = client_internal::FromGrpcStatus(status,
-                                               absl::StrCat("StreamSamples(", session_id_, ")"));
-    return failure_;
+  for (;;) {
+    stream_->WritesDone();
+    reader_.join();
+    grpc::Status status = stream_->Finish();
+    if (status.ok()) break;
+    if (!resuming()) {
+      finished_ = true;
+      failure_ = client_internal::FromGrpcStatus(
+          status, absl::StrCat("StreamSamples(", session_id_, ")"));
+      return failure_;
+    }
+    if (absl::Status resumed = Resume(status); !resumed.ok()) return resumed;
   }
+  finished_ = true;
   absl::MutexLock lock(&mu_);
   if (!has_estimate_) {
     return absl::InternalError(

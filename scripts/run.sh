@@ -15,9 +15,10 @@ rho=${RHO:-0.8}
 rows=${ROWS:-30000}
 cli=build/client/cli/mine-cli
 log=$(mktemp)
-build/server/mine-server --port "${MINE_PORT:-0}" >"$log" 2>&1 &
+state=$(mktemp -d)  # a fresh state dir: the demo starts from no sessions every time
+build/server/mine-server --port "${MINE_PORT:-0}" --state_dir "$state" >"$log" 2>&1 &
 server=$!
-trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null; rm -rf "$log" "$state"' EXIT
 for _ in $(seq 100); do grep -q 'listening on' "$log" && break; sleep 0.1; done
 cat "$log"
 target="localhost:$(grep -o 'listening on [^ ]*' "$log" | sed 's/.*://')"

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -31,7 +32,19 @@ ABSL_FLAG(int, max_message_mb, 16, "largest request message, in MiB");
 ABSL_FLAG(int64_t, idle_ttl_s, 0,
           "delete sessions with no batch, RPC or open stream for this many seconds; 0: never");
 ABSL_FLAG(int, shutdown_grace_s, 10,
-          "on SIGINT/SIGTERM, seconds calls in flight may take to finish");
+          "on SIGINT/SIGTERM, seconds calls in flight may take to finish (see --drain_s)");
+ABSL_FLAG(int, drain_s, 10,
+          "on SIGINT/SIGTERM, calls in flight get min(--drain_s, --shutdown_grace_s) seconds; "
+          "then every session is checkpointed and the server exits 0");
+ABSL_FLAG(std::string, state_dir, "./mine-state",
+          "directory where sessions are checkpointed and logged (README \"Durability\"); "
+          "empty: sessions live in memory only");
+ABSL_FLAG(std::string, fsync, "always",
+          "when the sample log is fsynced: 'always' (before every acknowledgement) or "
+          "'interval' (at most every --fsync_interval_ms: a machine crash may lose that window)");
+ABSL_FLAG(int, fsync_interval_ms, 100, "with --fsync=interval, the longest time between fsyncs");
+ABSL_FLAG(int, checkpoint_interval_s, 30,
+          "seconds between checkpoints of changed sessions; 0: only at shutdown");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Serves mine.v1.MineService: streaming MI estimation over gRPC.");
@@ -50,6 +63,19 @@ int main(int argc, char** argv) {
   if (max_message_mb < 1 || max_message_mb > 2047) {
     std::fprintf(stderr, "mine-server: --max_message_mb = %d is out of range: 1..2047\n",
                  max_message_mb);
+    return 2;
+  }
+  const std::string fsync = absl::GetFlag(FLAGS_fsync);
+  if (fsync != "always" && fsync != "interval") {
+    std::fprintf(stderr, "mine-server: --fsync = '%s' must be 'always' or 'interval'\n",
+                 fsync.c_str());
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_fsync_interval_ms) < 1 || absl::GetFlag(FLAGS_checkpoint_interval_s) < 0 ||
+      absl::GetFlag(FLAGS_drain_s) < 0) {
+    std::fprintf(stderr,
+                 "mine-server: --fsync_interval_ms must be >= 1; --checkpoint_interval_s and "
+                 "--drain_s >= 0\n");
     return 2;
   }
   if (idle_ttl_s < 0 || absl::GetFlag(FLAGS_workers) < 0 ||
@@ -78,6 +104,11 @@ int main(int argc, char** argv) {
   options.manager.session.max_batch_rows = absl::GetFlag(FLAGS_max_batch_rows);
   options.max_receive_message_bytes = max_message_mb << 20;
   options.idle_ttl = absl::Seconds(idle_ttl_s);
+  mine::PersistenceOptions& persistence = options.manager.persistence;
+  persistence.state_dir = absl::GetFlag(FLAGS_state_dir);
+  persistence.fsync = fsync == "always" ? mine::FsyncPolicy::kAlways : mine::FsyncPolicy::kInterval;
+  persistence.fsync_interval = absl::Milliseconds(absl::GetFlag(FLAGS_fsync_interval_ms));
+  persistence.checkpoint_interval = absl::Seconds(absl::GetFlag(FLAGS_checkpoint_interval_s));
   absl::StatusOr<std::unique_ptr<mine::MineServer>> server = mine::MineServer::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "mine-server: %s\n", server.status().ToString().c_str());
@@ -90,9 +121,10 @@ int main(int argc, char** argv) {
 
   int signal = 0;
   sigwait(&signals, &signal);
-  std::fprintf(stderr, "mine-server: %s received; draining (at most %d s)\n",
-               signal == SIGINT ? "SIGINT" : "SIGTERM", absl::GetFlag(FLAGS_shutdown_grace_s));
-  (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s)));
+  const int drain_s = std::min(absl::GetFlag(FLAGS_drain_s), absl::GetFlag(FLAGS_shutdown_grace_s));
+  std::fprintf(stderr, "mine-server: %s received; draining (at most %d s), then checkpointing\n",
+               signal == SIGINT ? "SIGINT" : "SIGTERM", drain_s);
+  (*server)->Shutdown(absl::Seconds(drain_s));
   server->reset();
   std::fprintf(stderr, "mine-server: stopped\n");
   return 0;

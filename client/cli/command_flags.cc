@@ -13,7 +13,7 @@ std::set<std::string> FlagsOf(const std::string& command) {
   if (command == "create") return kCreateFlags;
   if (command == "push" || command == "stream") {
     std::set<std::string> flags = kCreateFlags;
-    flags.insert({"x-cols", "z-cols", "batch-rows", "delimiter", "idle-exit"});
+    flags.insert({"x-cols", "z-cols", "batch-rows", "delimiter", "idle-exit", "resume-s"});
     return flags;
   }
   if (command == "estimate") return {"session", "wait-converged"};

@@ -3,6 +3,7 @@
 // growing file).
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -24,6 +25,7 @@ struct InputSpec {
   char delimiter = 0;
   ColumnSelection x_cols;
   ColumnSelection z_cols;
+  absl::Duration resume_for = absl::Seconds(60);  // --resume-s
 };
 
 // Parses the flags push and stream share; a usage error message on failure.
@@ -35,6 +37,12 @@ absl::StatusOr<InputSpec> ParseInputFlags(const CommandContext& context) {
   if (!batch_rows.ok()) return batch_rows.status();
   if (*batch_rows < 1) return absl::InvalidArgumentError("--batch-rows must be >= 1");
   spec.batch_rows = *batch_rows;
+  absl::StatusOr<double> resume_s = f.Double("resume-s", 60);
+  if (!resume_s.ok()) return resume_s.status();
+  if (!(*resume_s >= 0) || *resume_s > 86400) {
+    return absl::InvalidArgumentError("--resume-s must be in 0..86400");
+  }
+  spec.resume_for = absl::Seconds(*resume_s);
   const std::string delimiter = f.String("delimiter");
   if (delimiter == "tab" || delimiter == "\\t" || delimiter == "\t") {
     spec.delimiter = '\t';
@@ -53,6 +61,32 @@ absl::StatusOr<InputSpec> ParseInputFlags(const CommandContext& context) {
     return absl::InvalidArgumentError("give --session ID, or --create to make a new session");
   }
   return spec;
+}
+
+// PushSamples, retried with backoff while the server is UNAVAILABLE (e.g.
+// restarting) for up to `resume_for`. The batch carries a sequence, so a
+// retry of a batch that did land is acknowledged as a duplicate, not applied.
+absl::StatusOr<v1::PushSamplesResponse> PushResuming(MineClient& client,
+                                                     const v1::SampleBatch& batch,
+                                                     absl::Duration resume_for) {
+  const absl::Time deadline = absl::Now() + resume_for;
+  absl::Duration delay = absl::Milliseconds(200);
+  for (;;) {
+    absl::StatusOr<v1::PushSamplesResponse> pushed = client.PushSamples(batch);
+    if (pushed.ok() || pushed.status().code() != absl::StatusCode::kUnavailable ||
+        absl::Now() + delay > deadline) {
+      return pushed;
+    }
+    absl::SleepFor(delay);
+    delay = std::min(delay * 2, absl::Seconds(2));
+  }
+}
+
+// A duplicate of batch `sequence` is our own earlier attempt (whose reply
+// was lost) when the session's last sequence is exactly ours.
+bool OwnEarlierAttempt(MineClient& client, const std::string& id, int64_t sequence) {
+  absl::StatusOr<v1::Session> session = client.GetSession(id);
+  return session.ok() && session->last_sequence() == sequence;
 }
 
 std::string InputName(const InputSpec& spec) {
@@ -137,12 +171,13 @@ int RunPush(const CommandContext& context) {
     batch.set_sequence(++sequence);
     batch.mutable_x()->Add(x.begin() + first * x_dim, x.begin() + (first + take) * x_dim);
     batch.mutable_z()->Add(z.begin() + first * z_dim, z.begin() + (first + take) * z_dim);
-    absl::StatusOr<v1::PushSamplesResponse> pushed = client->PushSamples(batch);
+    absl::StatusOr<v1::PushSamplesResponse> pushed =
+        PushResuming(*client, batch, spec->resume_for);
     if (!pushed.ok()) {
       context.out->EndProgress();
       return ReportError(pushed.status(), context.target);
     }
-    if (pushed->duplicate()) {
+    if (pushed->duplicate() && !OwnEarlierAttempt(*client, id, sequence)) {
       context.out->EndProgress();
       return ReportError(
           absl::AbortedError(absl::StrCat(
@@ -254,6 +289,7 @@ int RunStream(const CommandContext& context) {
       if (create_failed != kExitOk) return create_failed;
       SampleStreamWriter::Options options;
       options.batch_rows = spec->batch_rows;
+      options.resume_for = spec->resume_for;
       options.on_estimate = [&](const v1::Estimate& estimate) {
         {
           absl::MutexLock lock(&mu);

@@ -30,8 +30,10 @@ commands:
   health    grpc.health.v1 check:       mine-cli health [--service NAME]
   push      send a CSV/TSV file (or stdin, "-") with unary calls: mine-cli push FILE --session ID
             [--x-cols 0-4 --z-cols 5-9 | --x-cols a,b --z-cols c] [--batch-rows N] [--create
-            + create flags] [--delimiter ,|tab]. The whole input is validated before anything
-            is sent.
+            + create flags] [--delimiter ,|tab] [--resume-s S]. The whole input is validated
+            before anything is sent. Batches are numbered; when the server is unavailable
+            (restart, kill -9) push and stream retry for up to --resume-s seconds (default
+            60, 0 = fail at once) and resend only what the server had not acknowledged.
   stream    stream rows from stdin or FILE over one StreamSamples call, printing each estimate:
             same flags as push, plus --follow (keep reading a growing file) and --idle-exit S
             (with --follow: stop after S seconds without new data). A bad line stops the

@@ -40,6 +40,10 @@ class Bound {
   virtual BoundValue Evaluate(const std::vector<Scores>& chunks) const = 0;
   // Forgets moving state, after a roll-back.
   virtual void Reset() {}
+  // Moving state for checkpoints (empty for stateless bounds). LoadState
+  // returns false when `state` is not one SaveState of this bound produced.
+  virtual std::vector<double> SaveState() const { return {}; }
+  virtual bool LoadState(const std::vector<double>& state) { return state.empty(); }
 };
 
 // REQUIRES: config is resolved (ResolveSessionConfig).

@@ -74,6 +74,14 @@ class MineBound : public Bound {
 
   void Reset() override { has_ema_ = false; }
 
+  std::vector<double> SaveState() const override { return {has_ema_ ? 1.0 : 0.0, log_ema_}; }
+  bool LoadState(const std::vector<double>& state) override {
+    if (state.size() != 2) return false;
+    has_ema_ = state[0] != 0;
+    log_ema_ = state[1];
+    return true;
+  }
+
  private:
   double rate_;
   bool has_ema_ = false;

@@ -1,6 +1,9 @@
 #include "server/core/plateau_detector.h"
 
 #include <algorithm>
+#include <vector>
+
+#include "server/core/internal/byte_io.h"
 
 namespace mine {
 
@@ -34,6 +37,23 @@ bool PlateauDetector::Plateaued(double std_error) const {
   }
   const double gain = MeanOf(0, span_) - MeanOf(span_, span_);
   return gain <= std::max(kStdErrorFraction * std_error, kMinGainNats);
+}
+
+void PlateauDetector::SaveTo(internal::ByteWriter* out) const {
+  out->I64(evaluations_since_reopen_);
+  out->Doubles(std::vector<double>(values_.begin(), values_.end()));
+}
+
+bool PlateauDetector::LoadFrom(internal::ByteReader* in) {
+  int evaluations;
+  std::vector<double> values;
+  if (!in->Int(&evaluations) || !in->Doubles(&values) ||
+      static_cast<int>(values.size()) > 2 * span_) {
+    return false;
+  }
+  evaluations_since_reopen_ = evaluations;
+  values_.assign(values.begin(), values.end());
+  return true;
 }
 
 }  // namespace mine

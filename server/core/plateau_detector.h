@@ -5,6 +5,11 @@
 
 namespace mine {
 
+namespace internal {
+class ByteReader;
+class ByteWriter;
+}  // namespace internal
+
 // Smooths a session's held-out evaluations and decides when they have
 // stopped improving. The rule (documented in README "Estimates"):
 // once at least 2*span evaluations were made since training was (re)opened,
@@ -27,6 +32,11 @@ class PlateauDetector {
   void Reopen() { evaluations_since_reopen_ = 0; }
   // Forget every value (after a roll-back).
   void Clear();
+
+  // Checkpoint support: SaveTo appends this object's state; LoadFrom
+  // replaces it and returns false on a malformed or mismatching input.
+  void SaveTo(internal::ByteWriter* out) const;
+  bool LoadFrom(internal::ByteReader* in);
 
   bool empty() const { return values_.empty(); }
   // Mean of the last `span` evaluations (fewer at the start).

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "server/core/internal/byte_io.h"
+
 namespace mine {
 namespace {
 
@@ -71,6 +73,37 @@ float QuantileNormalizer::NormalizeValue(int d, float v) const {
 
 void QuantileNormalizer::Normalize(const float* row, float* out) const {
   for (int d = 0; d < dim_; ++d) out[d] = NormalizeValue(d, row[d]);
+}
+
+void QuantileNormalizer::SaveTo(internal::ByteWriter* out) const {
+  out->Bool(fitted_);
+  for (const std::vector<float>& column : sorted_) {
+    out->Floats(column.data(), static_cast<int64_t>(column.size()));
+  }
+  out->Doubles(tail_scale_);
+  out->Doubles(gaussian_);
+}
+
+bool QuantileNormalizer::LoadFrom(internal::ByteReader* in) {
+  bool fitted;
+  std::vector<std::vector<float>> sorted(dim_);
+  std::vector<double> tail_scale, gaussian;
+  if (!in->Bool(&fitted)) return false;
+  for (std::vector<float>& column : sorted) {
+    if (!in->Floats(&column)) return false;
+  }
+  if (!in->Doubles(&tail_scale) || !in->Doubles(&gaussian) ||
+      static_cast<int>(tail_scale.size()) != dim_) {
+    return false;
+  }
+  for (const std::vector<float>& column : sorted) {
+    if (fitted && column.size() != gaussian.size()) return false;
+  }
+  fitted_ = fitted;
+  sorted_ = std::move(sorted);
+  tail_scale_ = std::move(tail_scale);
+  gaussian_ = std::move(gaussian);
+  return true;
 }
 
 }  // namespace mine

@@ -5,6 +5,11 @@
 
 namespace mine {
 
+namespace internal {
+class ByteReader;
+class ByteWriter;
+}  // namespace internal
+
 // Maps each coordinate through its empirical CDF, estimated from a reference
 // sample of the stream, and then through the standard normal quantile
 // function. The map is strictly increasing per coordinate, so mutual
@@ -22,6 +27,11 @@ class QuantileNormalizer {
   // `dim` floats). REQUIRES: !rows.empty().
   void Fit(const std::vector<const float*>& rows);
   bool fitted() const { return fitted_; }
+
+  // Checkpoint support: SaveTo appends this object's state; LoadFrom
+  // replaces it and returns false on a malformed or mismatching input.
+  void SaveTo(internal::ByteWriter* out) const;
+  bool LoadFrom(internal::ByteReader* in);
   int references() const { return references_; }
 
   // REQUIRES: fitted().

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "server/core/internal/byte_io.h"
+
 namespace mine {
 namespace {
 constexpr double kMinStddev = 1e-6;
@@ -46,6 +48,25 @@ void RunningMoments::Standardize(const float* row, float* out) const {
   for (int i = 0; i < dim_; ++i) {
     out[i] = static_cast<float>((row[i] - mean_[i]) / stddev(i));
   }
+}
+
+void RunningMoments::SaveTo(internal::ByteWriter* out) const {
+  out->I64(count_);
+  out->Doubles(mean_);
+  out->Doubles(m2_);
+}
+
+bool RunningMoments::LoadFrom(internal::ByteReader* in) {
+  int64_t count;
+  std::vector<double> mean, m2;
+  if (!in->I64(&count) || !in->Doubles(&mean) || !in->Doubles(&m2) || count < 0 ||
+      static_cast<int>(mean.size()) != dim_ || static_cast<int>(m2.size()) != dim_) {
+    return false;
+  }
+  count_ = count;
+  mean_ = std::move(mean);
+  m2_ = std::move(m2);
+  return true;
 }
 
 }  // namespace mine

@@ -6,6 +6,11 @@
 
 namespace mine {
 
+namespace internal {
+class ByteReader;
+class ByteWriter;
+}  // namespace internal
+
 // Per-dimension mean and standard deviation of a stream, used to standardise
 // the network's inputs (MI is invariant to it). Exact (Welford) for the first
 // `horizon` rows, then exponentially weighted with rate 1/horizon so the
@@ -15,6 +20,11 @@ class RunningMoments {
   RunningMoments(int dim, int64_t horizon);
 
   void Add(const float* row);
+
+  // Checkpoint support: SaveTo appends this object's state; LoadFrom
+  // replaces it and returns false on a malformed or mismatching input.
+  void SaveTo(internal::ByteWriter* out) const;
+  bool LoadFrom(internal::ByteReader* in);
 
   int64_t count() const { return count_; }
   // Standardises `row` into `out`: (row - mean) / stddev, with stddev floored

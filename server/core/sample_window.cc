@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "server/core/internal/byte_io.h"
+
 namespace mine {
 
 SampleWindow::SampleWindow(int x_dim, int z_dim, int64_t capacity)
@@ -26,6 +28,33 @@ void SampleWindow::Clear() {
   z_.shrink_to_fit();
   size_ = 0;
   oldest_ = 0;
+}
+
+void SampleWindow::SaveTo(internal::ByteWriter* out) const {
+  out->I64(capacity_);
+  out->I64(size_);
+  for (int64_t i = 0; i < size_; ++i) {  // oldest first
+    out->Floats(x_row(i), x_dim_);
+    out->Floats(z_row(i), z_dim_);
+  }
+}
+
+bool SampleWindow::LoadFrom(internal::ByteReader* in) {
+  int64_t capacity, size;
+  if (!in->I64(&capacity) || !in->I64(&size) || capacity != capacity_ || size < 0 ||
+      size > capacity_) {
+    return false;
+  }
+  Clear();
+  std::vector<float> x, z;
+  for (int64_t i = 0; i < size; ++i) {
+    if (!in->Floats(&x) || !in->Floats(&z) || static_cast<int>(x.size()) != x_dim_ ||
+        static_cast<int>(z.size()) != z_dim_) {
+      return false;
+    }
+    Append(x.data(), z.data());
+  }
+  return true;
 }
 
 }  // namespace mine

@@ -6,6 +6,11 @@
 
 namespace mine {
 
+namespace internal {
+class ByteReader;
+class ByteWriter;
+}  // namespace internal
+
 // A ring buffer of the most recent (x, z) rows; once full, each new row
 // evicts the oldest, which is how estimates follow a changing dependence.
 // Memory grows with the rows held, up to `capacity`. Not thread-safe.
@@ -15,6 +20,11 @@ class SampleWindow {
 
   void Append(const float* x_row, const float* z_row);
   void Clear();
+
+  // Checkpoint support: SaveTo appends this object's state; LoadFrom
+  // replaces it and returns false on a malformed or mismatching input.
+  void SaveTo(internal::ByteWriter* out) const;
+  bool LoadFrom(internal::ByteReader* in);
 
   int64_t size() const { return size_; }
   int64_t capacity() const { return capacity_; }

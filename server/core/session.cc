@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "server/core/batch_validation.h"
+#include "server/core/internal/byte_io.h"
 #include "server/core/trainer.h"
 
 namespace mine {
@@ -38,17 +40,18 @@ absl::StatusOr<std::shared_ptr<Session>> Session::Create(
   absl::StatusOr<SessionConfig> config = ResolveSessionConfig(requested, id, limits);
   if (!config.ok()) return config.status();
   return std::shared_ptr<Session>(
-      new Session(std::move(id), *std::move(config), pool, options));
+      new Session(std::move(id), *std::move(config), pool, options, absl::Now()));
 }
 
 Session::Session(std::string id, SessionConfig config, WorkerPool* pool,
-                 SessionOptions options)
+                 SessionOptions options, absl::Time created_at)
     : id_(std::move(id)),
       config_(std::move(config)),
       pool_(pool),
       options_(options),
-      created_at_(absl::Now()),
+      created_at_(created_at),
       updated_at_(created_at_),
+      last_used_(absl::Now()),
       trainer_(std::make_unique<Trainer>(config_)),
       rng_(config_.seed),
       train_window_(config_.x_dim, config_.z_dim,
@@ -85,6 +88,7 @@ absl::StatusOr<IngestResult> Session::Ingest(absl::Span<const float> x,
     if (closed_) {
       return absl::NotFoundError(absl::StrCat("session '", id_, "' was deleted"));
     }
+    last_used_ = absl::Now();
     if (sequence > 0 && sequence <= last_sequence_accepted_) {
       result.duplicate = true;
       result.samples_seen = samples_seen_;
@@ -96,6 +100,13 @@ absl::StatusOr<IngestResult> Session::Ingest(absl::Span<const float> x,
           "ingest queue of session '", id_, "' is full (", pending_rows_,
           " rows waiting for training); retry after the next estimate"));
     }
+    if (log_ != nullptr) {
+      // Logged before it is acknowledged: an OK reply means it survives.
+      if (absl::Status s = log_->Append(batches_accepted_ + 1, sequence, x, z); !s.ok()) {
+        return s;
+      }
+    }
+    ++batches_accepted_;
     pending_.push_back(PendingBatch{std::vector<float>(x.begin(), x.end()),
                                     std::vector<float>(z.begin(), z.end()), *rows,
                                     sequence});
@@ -124,11 +135,13 @@ void Session::NotifyWhenRoom(std::function<void()> callback) {
 
 Estimate Session::latest_estimate() const {
   absl::MutexLock lock(&mu_);
+  last_used_ = absl::Now();
   return latest_;
 }
 
 SessionStatus Session::status() const {
   absl::MutexLock lock(&mu_);
+  last_used_ = absl::Now();
   SessionStatus s;
   s.samples_seen = samples_seen_;
   s.train_steps = train_steps_.load();
@@ -417,6 +430,256 @@ void Session::Publish(Estimate estimate) {
   }
   absl::MutexLock lock(&listeners_mu_);
   for (auto& [handle, listener] : listeners_) listener.on_estimate(estimate);
+}
+
+// ---- Persistence -----------------------------------------------------------
+
+namespace {
+
+// Bumped with any change to what Snapshot writes (with kCheckpointFormatVersion).
+constexpr uint32_t kSessionStateVersion = 1;
+
+void SaveConfig(const SessionConfig& c, internal::ByteWriter* w) {
+  w->I64(c.x_dim);
+  w->I64(c.z_dim);
+  w->I64(static_cast<int64_t>(c.estimator));
+  w->U64(c.hidden_units.size());
+  for (int units : c.hidden_units) w->I64(units);
+  w->I64(static_cast<int64_t>(c.activation));
+  w->F64(c.learning_rate);
+  w->I64(c.batch_size);
+  w->F64(c.ema_rate);
+  w->I64(c.window_size);
+  w->F64(c.holdout_fraction);
+  w->U64(c.seed);
+  w->F64(c.smile_clip);
+  w->I64(static_cast<int64_t>(c.marginal_sampling));
+  w->I64(static_cast<int64_t>(c.input_normalization));
+}
+
+template <typename Enum>
+bool ReadEnum(internal::ByteReader* r, Enum* out) {
+  int v;
+  if (!r->Int(&v)) return false;
+  *out = static_cast<Enum>(v);
+  return true;
+}
+
+bool LoadConfig(internal::ByteReader* r, SessionConfig* c) {
+  uint64_t layers;
+  if (!r->Int(&c->x_dim) || !r->Int(&c->z_dim) || !ReadEnum(r, &c->estimator) ||
+      !r->U64(&layers) || layers > 64) {
+    return false;
+  }
+  c->hidden_units.resize(layers);
+  for (int& units : c->hidden_units) {
+    if (!r->Int(&units)) return false;
+  }
+  return ReadEnum(r, &c->activation) && r->F64(&c->learning_rate) &&
+         r->Int(&c->batch_size) && r->F64(&c->ema_rate) && r->Int(&c->window_size) &&
+         r->F64(&c->holdout_fraction) && r->U64(&c->seed) && r->F64(&c->smile_clip) &&
+         ReadEnum(r, &c->marginal_sampling) && ReadEnum(r, &c->input_normalization);
+}
+
+void SaveEstimate(const Estimate& e, internal::ByteWriter* w) {
+  w->F64(e.mi_nats);
+  w->F64(e.std_error_nats);
+  w->F64(e.ci_low_nats);
+  w->F64(e.ci_high_nats);
+  w->F64(e.cap_nats);
+  w->I64(e.samples_seen);
+  w->I64(e.train_steps);
+  w->I64(e.last_sequence);
+  w->I64(e.evaluation_rows);
+  w->I64(e.divergence_recoveries);
+  w->F64(e.learning_rate);
+  w->I64(static_cast<int64_t>(e.estimator));
+  w->I64(static_cast<int64_t>(e.state));
+  w->I64(absl::ToUnixNanos(e.computed_at));
+  w->U64(e.version);
+}
+
+bool LoadEstimate(internal::ByteReader* r, Estimate* e) {
+  int64_t computed_at;
+  int recoveries;
+  const bool ok = r->F64(&e->mi_nats) && r->F64(&e->std_error_nats) &&
+                  r->F64(&e->ci_low_nats) && r->F64(&e->ci_high_nats) &&
+                  r->F64(&e->cap_nats) && r->I64(&e->samples_seen) &&
+                  r->I64(&e->train_steps) && r->I64(&e->last_sequence) &&
+                  r->I64(&e->evaluation_rows) && r->Int(&recoveries) &&
+                  r->F64(&e->learning_rate) && ReadEnum(r, &e->estimator) &&
+                  ReadEnum(r, &e->state) && r->I64(&computed_at) && r->U64(&e->version);
+  if (!ok) return false;
+  e->divergence_recoveries = recoveries;
+  e->computed_at = absl::FromUnixNanos(computed_at);
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<SessionSnapshot> Session::Snapshot() {
+  absl::MutexLock train_lock(&train_mu_);
+  absl::MutexLock lock(&mu_);
+  if (closed_) {
+    return absl::FailedPreconditionError(absl::StrCat("session '", id_, "' was deleted"));
+  }
+  internal::ByteWriter w;
+  w.U32(kSessionStateVersion);
+  SaveConfig(config_, &w);
+  w.I64(absl::ToUnixNanos(created_at_));
+  w.I64(absl::ToUnixNanos(updated_at_));
+  w.I64(samples_seen_);
+  w.I64(last_sequence_accepted_);
+  w.I64(batches_accepted_);
+  w.U64(version_);
+  SaveEstimate(latest_, &w);
+  w.U64(pending_.size());
+  for (const PendingBatch& batch : pending_) {
+    w.I64(batch.sequence);
+    w.Floats(batch.x.data(), static_cast<int64_t>(batch.x.size()));
+    w.Floats(batch.z.data(), static_cast<int64_t>(batch.z.size()));
+  }
+  w.I64(train_steps_.load());
+  std::ostringstream rng;
+  rng << rng_;
+  w.Str(rng.str());
+  train_window_.SaveTo(&w);
+  holdout_window_.SaveTo(&w);
+  x_moments_.SaveTo(&w);
+  z_moments_.SaveTo(&w);
+  x_quantiles_.SaveTo(&w);
+  z_quantiles_.SaveTo(&w);
+  w.I64(rows_at_last_fit_);
+  plateau_.SaveTo(&w);
+  w.I64(rows_applied_);
+  w.I64(last_sequence_applied_);
+  w.I64(rows_since_converged_);
+  w.Bool(converged_);
+  w.Bool(has_evaluation_);
+  w.Bool(training_exhausted_);
+  w.I64(recoveries_);
+  w.I64(evaluations_since_recovery_);
+  trainer_->SaveTo(&w);
+  if (log_ != nullptr) {
+    if (absl::Status s = log_->Rotate(batches_accepted_ + 1); !s.ok()) return s;
+  }
+  return SessionSnapshot{std::move(w.bytes()), batches_accepted_};
+}
+
+absl::StatusOr<std::shared_ptr<Session>> Session::Restore(
+    std::string id, absl::string_view payload, WorkerPool* pool,
+    const SessionOptions& options, const ConfigLimits& limits) {
+  internal::ByteReader r(payload);
+  uint32_t version;
+  SessionConfig stored;
+  int64_t created_at;
+  if (!r.U32(&version) || version != kSessionStateVersion || !LoadConfig(&r, &stored) ||
+      !r.I64(&created_at)) {
+    return absl::DataLossError(
+        absl::StrCat("state of session '", id, "' has an unreadable header"));
+  }
+  absl::StatusOr<SessionConfig> config = ResolveSessionConfig(stored, id, limits);
+  if (!config.ok()) return config.status();
+  if (*config != stored) {
+    return absl::DataLossError(
+        absl::StrCat("state of session '", id, "' holds a config that does not resolve to itself"));
+  }
+  std::shared_ptr<Session> session(new Session(std::move(id), *std::move(config), pool, options,
+                                               absl::FromUnixNanos(created_at)));
+  if (!session->LoadState(payload)) {
+    return absl::DataLossError(
+        absl::StrCat("state of session '", session->id(), "' is malformed"));
+  }
+  // Queued batches and unfinished training continue on the pool.
+  if (pool != nullptr) pool->Wake(session);
+  return session;
+}
+
+bool Session::LoadState(absl::string_view payload) {
+  absl::MutexLock train_lock(&train_mu_);
+  absl::MutexLock lock(&mu_);
+  internal::ByteReader r(payload);
+  uint32_t version;
+  SessionConfig ignored;
+  int64_t created_at, updated_at, train_steps;
+  uint64_t pending;
+  std::string rng;
+  if (!r.U32(&version) || !LoadConfig(&r, &ignored) || !r.I64(&created_at) ||
+      !r.I64(&updated_at) || !r.I64(&samples_seen_) || !r.I64(&last_sequence_accepted_) ||
+      !r.I64(&batches_accepted_) || !r.U64(&version_) || !LoadEstimate(&r, &latest_) ||
+      !r.U64(&pending) || pending > payload.size()) {
+    return false;
+  }
+  updated_at_ = absl::FromUnixNanos(updated_at);
+  for (uint64_t i = 0; i < pending; ++i) {
+    PendingBatch batch;
+    if (!r.I64(&batch.sequence) || !r.Floats(&batch.x) || !r.Floats(&batch.z) ||
+        batch.x.size() % config_.x_dim != 0 ||
+        batch.z.size() / config_.z_dim != batch.x.size() / config_.x_dim ||
+        batch.z.size() % config_.z_dim != 0) {
+      return false;
+    }
+    batch.rows = static_cast<int64_t>(batch.x.size()) / config_.x_dim;
+    pending_values_ += batch.rows * (config_.x_dim + config_.z_dim);
+    pending_rows_ += batch.rows;
+    pending_.push_back(std::move(batch));
+  }
+  if (!r.I64(&train_steps) || !r.Str(&rng)) return false;
+  train_steps_.store(train_steps);
+  std::istringstream rng_in(rng);
+  rng_in >> rng_;
+  if (rng_in.fail()) return false;
+  int recoveries;
+  const bool ok =
+      train_window_.LoadFrom(&r) && holdout_window_.LoadFrom(&r) && x_moments_.LoadFrom(&r) &&
+      z_moments_.LoadFrom(&r) && x_quantiles_.LoadFrom(&r) && z_quantiles_.LoadFrom(&r) &&
+      r.I64(&rows_at_last_fit_) && plateau_.LoadFrom(&r) && r.I64(&rows_applied_) &&
+      r.I64(&last_sequence_applied_) && r.I64(&rows_since_converged_) && r.Bool(&converged_) &&
+      r.Bool(&has_evaluation_) && r.Bool(&training_exhausted_) && r.Int(&recoveries) &&
+      r.Int(&evaluations_since_recovery_) && trainer_->LoadFrom(&r) && r.done();
+  recoveries_ = recoveries;
+  return ok;
+}
+
+absl::StatusOr<bool> Session::Replay(int64_t index, int64_t sequence, absl::Span<const float> x,
+                                     absl::Span<const float> z) {
+  absl::StatusOr<int64_t> rows =
+      ValidateBatch(config_.x_dim, config_.z_dim, x, z, options_.max_batch_rows);
+  if (!rows.ok()) return rows.status();
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return absl::NotFoundError(absl::StrCat("session '", id_, "' was deleted"));
+    if (index <= batches_accepted_) return false;
+    batches_accepted_ = index;
+    pending_.push_back(PendingBatch{std::vector<float>(x.begin(), x.end()),
+                                    std::vector<float>(z.begin(), z.end()), *rows, sequence});
+    pending_values_ += *rows * (config_.x_dim + config_.z_dim);
+    pending_rows_ += *rows;
+    samples_seen_ += *rows;
+    if (sequence > 0) last_sequence_accepted_ = std::max(last_sequence_accepted_, sequence);
+  }
+  if (pool_ != nullptr) pool_->Wake(shared_from_this());
+  return true;
+}
+
+void Session::AttachLog(std::unique_ptr<IngestLog> log) {
+  absl::MutexLock lock(&mu_);
+  log_ = std::move(log);
+}
+
+absl::Status Session::SyncLog() {
+  absl::MutexLock lock(&mu_);
+  return log_ == nullptr ? absl::OkStatus() : log_->Sync();
+}
+
+int64_t Session::batches_accepted() const {
+  absl::MutexLock lock(&mu_);
+  return batches_accepted_;
+}
+
+absl::Time Session::last_used() const {
+  absl::MutexLock lock(&mu_);
+  return last_used_;
 }
 
 }  // namespace mine

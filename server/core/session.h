@@ -11,9 +11,11 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "server/core/estimate.h"
 #include "server/core/plateau_detector.h"
@@ -51,6 +53,30 @@ struct IngestResult {
   int64_t accepted_rows = 0;  // 0 for a duplicate
   bool duplicate = false;     // sequence at or below the last accepted one
   int64_t samples_seen = 0;   // rows accepted by the session so far
+};
+
+// Where a session writes each accepted batch before Ingest acknowledges it
+// (the write-ahead sample log, see SessionStore). Called with the session's
+// lock held, by one thread at a time.
+class IngestLog {
+ public:
+  virtual ~IngestLog() = default;
+  // Records batch number `index` (1, 2, ... in acceptance order). OK means
+  // durable under the log's fsync policy; an error refuses the batch.
+  virtual absl::Status Append(int64_t index, int64_t sequence, absl::Span<const float> x,
+                              absl::Span<const float> z) = 0;
+  // Later records go to a new segment whose first index is `first_index`,
+  // so that the segments before it can be removed once a checkpoint that
+  // covers them is on disk.
+  virtual absl::Status Rotate(int64_t first_index) = 0;
+  // Forces appended records to disk (for logs that do not on every Append).
+  virtual absl::Status Sync() { return absl::OkStatus(); }
+};
+
+// A serialised session (see Session::Snapshot) and the batches it covers.
+struct SessionSnapshot {
+  std::string payload;
+  int64_t batches_covered = 0;  // log records 1..batches_covered are in it
 };
 
 struct SessionStatus {
@@ -118,6 +144,30 @@ class Session : public WorkerPool::Task,
   int64_t Subscribe(EstimateCallback on_estimate, ClosedCallback on_closed);
   void Unsubscribe(int64_t subscription);
 
+  // Persistence. Snapshot serialises every piece of state (config, network,
+  // optimiser, bound, windows, normalisers, plateau history, counters, RNG,
+  // queued batches) and rotates the attached log, so that log records after
+  // `batches_covered` are exactly the batches the snapshot lacks. Blocks
+  // training and ingest while it runs. FailedPrecondition once closed.
+  absl::StatusOr<SessionSnapshot> Snapshot();
+  // A session equal to the one Snapshot serialised. DataLoss when `payload`
+  // is malformed; InvalidArgument when its config exceeds `limits`.
+  static absl::StatusOr<std::shared_ptr<Session>> Restore(
+      std::string id, absl::string_view payload, WorkerPool* pool,
+      const SessionOptions& options = SessionOptions(),
+      const ConfigLimits& limits = ConfigLimits());
+  // Re-applies log record `index` as Ingest did, without writing a log and
+  // without the queue bound; records at or below the batches already
+  // accepted are skipped. Returns whether it was applied.
+  absl::StatusOr<bool> Replay(int64_t index, int64_t sequence, absl::Span<const float> x,
+                              absl::Span<const float> z);
+  // From now on Ingest logs every accepted batch to `log` before returning.
+  void AttachLog(std::unique_ptr<IngestLog> log);
+  absl::Status SyncLog();
+  int64_t batches_accepted() const;
+  // Time of the last Ingest, status or estimate read (for idle eviction).
+  absl::Time last_used() const;
+
   // Stops training, drops queued rows, refuses ingest, ends subscriptions.
   void Close();
   bool closed() const;
@@ -133,7 +183,8 @@ class Session : public WorkerPool::Task,
   };
 
   Session(std::string id, SessionConfig config, WorkerPool* pool,
-          SessionOptions options);
+          SessionOptions options, absl::Time created_at);
+  bool LoadState(absl::string_view payload);
 
   // Training-side helpers.
   int64_t ApplyRows(std::vector<PendingBatch>& batches) ABSL_EXCLUSIVE_LOCKS_REQUIRED(train_mu_);
@@ -152,7 +203,7 @@ class Session : public WorkerPool::Task,
   const SessionConfig config_;
   WorkerPool* const pool_;
   const SessionOptions options_;
-  const absl::Time created_at_;
+  absl::Time created_at_;  // set once, before the session is shared
 
   mutable absl::Mutex mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
@@ -165,6 +216,9 @@ class Session : public WorkerPool::Task,
   absl::Time updated_at_ ABSL_GUARDED_BY(mu_);
   Estimate latest_ ABSL_GUARDED_BY(mu_);
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t batches_accepted_ ABSL_GUARDED_BY(mu_) = 0;
+  std::unique_ptr<IngestLog> log_ ABSL_GUARDED_BY(mu_);
+  mutable absl::Time last_used_ ABSL_GUARDED_BY(mu_);
   std::atomic<int64_t> train_steps_{0};
 
   // Subscriptions have their own lock so that publishing never holds mu_.

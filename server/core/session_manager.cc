@@ -1,10 +1,12 @@
 #include "server/core/session_manager.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/core/session_store.h"
 #include "server/core/torch_runtime.h"
 
 namespace mine {
@@ -50,6 +52,12 @@ SessionManager::SessionManager(const SessionManagerOptions& options)
       id_rng_(std::random_device{}()) {}
 
 SessionManager::~SessionManager() {
+  StopCheckpointing();
+  if (store_ != nullptr) {
+    if (absl::Status s = CheckpointAll(); !s.ok()) {
+      std::fprintf(stderr, "state: final checkpoint incomplete: %s\n", s.ToString().c_str());
+    }
+  }
   std::map<std::string, std::shared_ptr<Session>, std::less<>> sessions;
   {
     absl::MutexLock lock(&mu_);
@@ -98,6 +106,7 @@ absl::StatusOr<std::shared_ptr<Session>> SessionManager::Create(
         options_.max_total_values, " values; a window of ", values,
         " more does not fit: use a smaller window_size or delete a session"));
   }
+  if (absl::Status s = Persist(*session); !s.ok()) return s;
   reserved_values_ += values;
   sessions_.emplace(id, *session);
   return session;
@@ -149,12 +158,179 @@ absl::Status SessionManager::Delete(absl::string_view id) {
     reserved_values_ -= ReservedValues(session->config());
   }
   session->Close();
+  if (store_ != nullptr) {
+    absl::MutexLock lock(&persist_mu_);
+    checkpointed_.erase(session->id());
+    if (absl::Status s = store_->Remove(session->id()); !s.ok()) {
+      std::fprintf(stderr, "state: %s\n", s.ToString().c_str());
+    }
+  }
   return absl::OkStatus();
 }
 
 int64_t SessionManager::ReservedValues(const SessionConfig& config) const {
   return int64_t{config.window_size} * (int64_t{config.x_dim} + config.z_dim) +
          options_.session.max_pending_values;
+}
+
+// ---- Persistence -----------------------------------------------------------
+
+absl::Status SessionManager::Persist(const std::shared_ptr<Session>& session) {
+  if (store_ == nullptr) return absl::OkStatus();
+  absl::Status s = store_->CreateSession(session->id());
+  if (s.ok()) s = Checkpoint(session, /*force=*/true);
+  absl::StatusOr<std::unique_ptr<SampleLog>> log;
+  if (s.ok()) {
+    log = store_->OpenLog(session->id(), session->batches_accepted() + 1);
+    s = log.status();
+  }
+  if (!s.ok()) {
+    absl::MutexLock lock(&persist_mu_);
+    store_->Remove(session->id()).IgnoreError();
+    checkpointed_.erase(session->id());
+    std::fprintf(stderr, "state: session '%s' not created: %s\n", session->id().c_str(),
+                 s.ToString().c_str());
+    return absl::Status(s.code(), absl::StrCat("state dir ", store_->dir(), ": ", s.message()));
+  }
+  session->AttachLog(*std::move(log));
+  return absl::OkStatus();
+}
+
+absl::Status SessionManager::Checkpoint(const std::shared_ptr<Session>& session, bool force) {
+  absl::MutexLock lock(&persist_mu_);
+  const SessionStatus status = session->status();
+  const std::pair<int64_t, int64_t> mark(session->batches_accepted(), status.train_steps);
+  auto it = checkpointed_.find(session->id());
+  if (!force && it != checkpointed_.end() && it->second == mark) return absl::OkStatus();
+  absl::StatusOr<SessionSnapshot> snapshot = session->Snapshot();
+  if (!snapshot.ok()) {
+    // A session deleted meanwhile has nothing left to save.
+    return session->closed() ? absl::OkStatus() : snapshot.status();
+  }
+  if (absl::Status s = store_->SaveCheckpoint(session->id(), *snapshot); !s.ok()) {
+    return session->closed() ? absl::OkStatus() : s;
+  }
+  checkpointed_[session->id()] = mark;
+  return absl::OkStatus();
+}
+
+absl::Status SessionManager::CheckpointAll() {
+  if (store_ == nullptr) return absl::OkStatus();
+  std::vector<std::shared_ptr<Session>> sessions;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, session] : sessions_) sessions.push_back(session);
+  }
+  absl::Status first;
+  for (const std::shared_ptr<Session>& session : sessions) {
+    absl::Status s = Checkpoint(session, /*force=*/false);
+    if (!s.ok()) {
+      std::fprintf(stderr, "state: checkpoint of session '%s' failed: %s\n",
+                   session->id().c_str(), s.ToString().c_str());
+      first.Update(s);
+    }
+    // fsync=interval: bound the window of loss of idle sessions too.
+    if (absl::Status synced = session->SyncLog(); !synced.ok()) first.Update(synced);
+  }
+  return first;
+}
+
+absl::Status SessionManager::RestoreSession(const std::string& id) {
+  absl::StatusOr<StoredSession> stored = store_->Load(id);
+  if (!stored.ok()) return stored.status();
+  absl::StatusOr<std::shared_ptr<Session>> session =
+      Session::Restore(id, stored->checkpoint, &pool_, options_.session, options_.limits);
+  if (!session.ok()) {
+    store_->Quarantine(id, absl::StrCat(store_->dir(), "/sessions/", id),
+                       absl::StrCat("cannot be restored: ", session.status().message()));
+    return session.status();
+  }
+  if ((*session)->batches_accepted() != stored->batches_covered) {
+    store_->Quarantine(id, absl::StrCat(store_->dir(), "/sessions/", id),
+                       "checkpoint header and state disagree");
+    return absl::DataLossError("checkpoint header and state disagree");
+  }
+  for (const LogRecord& record : stored->records) {
+    absl::StatusOr<bool> applied = (*session)->Replay(record.index, record.sequence, record.x,
+                                                      record.z);
+    if (!applied.ok()) {
+      std::fprintf(stderr, "state: session '%s': log record %lld not replayed: %s\n",
+                   id.c_str(), static_cast<long long>(record.index),
+                   applied.status().ToString().c_str());
+      break;
+    }
+  }
+  absl::StatusOr<std::unique_ptr<SampleLog>> log =
+      store_->OpenLog(id, (*session)->batches_accepted() + 1);
+  if (!log.ok()) return log.status();
+  (*session)->AttachLog(*std::move(log));
+  {
+    absl::MutexLock lock(&mu_);
+    reserved_values_ += ReservedValues((*session)->config());
+    sessions_.emplace(id, *session);
+  }
+  // A fresh checkpoint covers the replayed records and removes old segments;
+  // without one (disk full) the log still holds them.
+  if (absl::Status s = Checkpoint(*session, /*force=*/true); !s.ok()) {
+    std::fprintf(stderr, "state: session '%s' restored, but not re-checkpointed: %s\n",
+                 id.c_str(), s.ToString().c_str());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SessionManager::RestoreState() {
+  const PersistenceOptions& p = options_.persistence;
+  if (p.state_dir.empty()) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<SessionStore>> store =
+      SessionStore::Open(p.state_dir, p.fsync, p.fsync_interval);
+  if (!store.ok()) return store.status();
+  store_ = *std::move(store);
+  int restored = 0, failed = 0;
+  for (const std::string& id : store_->SessionIds()) {
+    if (absl::Status s = RestoreSession(id); s.ok()) {
+      ++restored;
+    } else {
+      ++failed;
+      std::fprintf(stderr, "state: session '%s' not restored: %s\n", id.c_str(),
+                   s.ToString().c_str());
+    }
+  }
+  std::fprintf(stderr, "state: %d sessions restored from %s%s\n", restored,
+               store_->dir().c_str(),
+               failed > 0 ? absl::StrCat(" (", failed, " not restored, see above)").c_str() : "");
+  if (p.checkpoint_interval > absl::ZeroDuration() ||
+      (p.fsync == FsyncPolicy::kInterval && p.fsync_interval > absl::ZeroDuration())) {
+    checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
+  }
+  return absl::OkStatus();
+}
+
+void SessionManager::CheckpointLoop() {
+  const PersistenceOptions& p = options_.persistence;
+  absl::Duration tick = p.checkpoint_interval;
+  if (p.fsync == FsyncPolicy::kInterval && p.fsync_interval > absl::ZeroDuration() &&
+      (tick <= absl::ZeroDuration() || p.fsync_interval < tick)) {
+    tick = p.fsync_interval;
+  }
+  absl::Time next_checkpoint = absl::Now() + p.checkpoint_interval;
+  while (!stop_checkpoints_.WaitForNotificationWithTimeout(tick)) {
+    if (p.checkpoint_interval > absl::ZeroDuration() && absl::Now() >= next_checkpoint) {
+      CheckpointAll().IgnoreError();  // failures are logged; the next round retries
+      next_checkpoint = absl::Now() + p.checkpoint_interval;
+      continue;
+    }
+    std::vector<std::shared_ptr<Session>> sessions;
+    {
+      absl::MutexLock lock(&mu_);
+      for (const auto& [id, session] : sessions_) sessions.push_back(session);
+    }
+    for (const auto& session : sessions) session->SyncLog().IgnoreError();
+  }
+}
+
+void SessionManager::StopCheckpointing() {
+  if (!stop_checkpoints_.HasBeenNotified()) stop_checkpoints_.Notify();
+  if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
 }
 
 int SessionManager::session_count() const {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -12,11 +13,24 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "server/core/sample_log.h"
 #include "server/core/session.h"
 #include "server/core/session_config.h"
 #include "server/core/worker_pool.h"
 
 namespace mine {
+
+class SessionStore;
+
+// Where and how sessions outlive the process (README "Durability").
+struct PersistenceOptions {
+  std::string state_dir;  // empty: sessions live in memory only
+  FsyncPolicy fsync = FsyncPolicy::kAlways;
+  absl::Duration fsync_interval = absl::Milliseconds(100);  // for FsyncPolicy::kInterval
+  absl::Duration checkpoint_interval = absl::Seconds(30);   // zero: only at shutdown
+};
 
 struct SessionManagerOptions {
   int workers = 0;          // 0: the CPUs this process may use
@@ -27,6 +41,7 @@ struct SessionManagerOptions {
   int64_t max_total_values = int64_t{1} << 30;
   SessionOptions session;
   ConfigLimits limits;
+  PersistenceOptions persistence;
 };
 
 // The registry of live sessions and the worker pool that trains them: what
@@ -46,7 +61,9 @@ class SessionManager {
   };
 
   explicit SessionManager(const SessionManagerOptions& options);
-  ~SessionManager();  // closes every session, then stops the workers
+  // Stops checkpointing, checkpoints every session (with a state dir),
+  // closes every session, then stops the workers.
+  ~SessionManager();
   SessionManager(const SessionManager&) = delete;
   SessionManager& operator=(const SessionManager&) = delete;
 
@@ -62,6 +79,18 @@ class SessionManager {
   // Closes the session (watchers see it end) and forgets it.
   absl::Status Delete(absl::string_view id);
 
+  // With a state dir: opens it, restores every stored session (checkpoint
+  // plus the log records after it; bad files are quarantined, never fatal)
+  // and starts the background checkpoints. Call once, before serving.
+  // An error only when the directory cannot be used at all.
+  absl::Status RestoreState();
+  // Checkpoints every session that changed since its last checkpoint; the
+  // first error is returned after trying them all. OK without a state dir.
+  absl::Status CheckpointAll();
+  // Stops the background checkpoints (idempotent; the destructor calls it).
+  void StopCheckpointing();
+  bool persistent() const { return store_ != nullptr; }
+
   int session_count() const;
   const SessionManagerOptions& options() const { return options_; }
   WorkerPool& pool() { return pool_; }
@@ -69,6 +98,11 @@ class SessionManager {
  private:
   std::string GenerateId() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t ReservedValues(const SessionConfig& config) const;
+  // Writes the first checkpoint and attaches the log of a new session.
+  absl::Status Persist(const std::shared_ptr<Session>& session);
+  absl::Status Checkpoint(const std::shared_ptr<Session>& session, bool force);
+  absl::Status RestoreSession(const std::string& id);
+  void CheckpointLoop();
 
   const SessionManagerOptions options_;
   WorkerPool pool_;
@@ -76,6 +110,15 @@ class SessionManager {
   std::map<std::string, std::shared_ptr<Session>, std::less<>> sessions_ ABSL_GUARDED_BY(mu_);
   std::mt19937_64 id_rng_ ABSL_GUARDED_BY(mu_);
   int64_t reserved_values_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // Set by RestoreState, then read-only. Checkpoint writes and removals of a
+  // session's files are serialised by persist_mu_.
+  std::unique_ptr<SessionStore> store_;
+  absl::Mutex persist_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  // (batches accepted, train steps) at each session's last checkpoint.
+  std::map<std::string, std::pair<int64_t, int64_t>> checkpointed_ ABSL_GUARDED_BY(persist_mu_);
+  absl::Notification stop_checkpoints_;
+  std::thread checkpoint_thread_;
 };
 
 // OK when `id` matches [A-Za-z0-9._-]{1,128}; InvalidArgument otherwise,

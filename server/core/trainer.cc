@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
+#include <string>
 
 #include <torch/autograd.h>
+#include <torch/serialize.h>
 
 namespace mine {
 
@@ -97,6 +100,61 @@ void Trainer::RollBack(double factor) {
   optimizer_ = std::make_unique<torch::optim::Adam>(
       network_.parameters(), torch::optim::AdamOptions(learning_rate_));
   bound_->Reset();
+}
+
+void Trainer::SaveTo(internal::ByteWriter* out) const {
+  out->F64(learning_rate_);
+  out->Doubles(bound_->SaveState());
+  torch::serialize::OutputArchive archive;
+  const auto& params = network_.parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    archive.write("p" + std::to_string(i), params[i].detach());
+    archive.write("g" + std::to_string(i), last_good_[i]);
+  }
+  torch::serialize::OutputArchive adam;
+  optimizer_->save(adam);
+  archive.write("adam", adam);
+  std::ostringstream blob;
+  archive.save_to(blob);
+  out->Str(blob.str());
+}
+
+bool Trainer::LoadFrom(internal::ByteReader* in) {
+  double learning_rate;
+  std::vector<double> bound_state;
+  std::string blob;
+  if (!in->F64(&learning_rate) || !in->Doubles(&bound_state) || !in->Str(&blob) ||
+      !(learning_rate > 0) || !bound_->LoadState(bound_state)) {
+    return false;
+  }
+  try {
+    std::istringstream stream(blob);
+    torch::serialize::InputArchive archive;
+    archive.load_from(stream);
+    torch::NoGradGuard no_grad;
+    auto& params = network_.parameters();
+    for (size_t i = 0; i < params.size(); ++i) {
+      torch::Tensor p, g;
+      archive.read("p" + std::to_string(i), p);
+      archive.read("g" + std::to_string(i), g);
+      if (!p.sizes().equals(params[i].sizes()) || !g.sizes().equals(params[i].sizes())) {
+        return false;
+      }
+      params[i].copy_(p);
+      last_good_[i] = g.clone();
+    }
+    learning_rate_ = learning_rate;
+    optimizer_ = std::make_unique<torch::optim::Adam>(
+        network_.parameters(), torch::optim::AdamOptions(learning_rate_));
+    torch::serialize::InputArchive adam;
+    archive.read("adam", adam);
+    optimizer_->load(adam);
+  } catch (const c10::Error&) {
+    return false;
+  } catch (const std::exception&) {
+    return false;
+  }
+  return true;
 }
 
 }  // namespace mine

@@ -9,6 +9,7 @@
 #include <torch/types.h>
 
 #include "server/core/bound.h"
+#include "server/core/internal/byte_io.h"
 #include "server/core/session_config.h"
 #include "server/core/statistics_network.h"
 
@@ -46,6 +47,13 @@ class Trainer {
   void RollBack(double factor);
 
   double learning_rate() const { return learning_rate_; }
+
+  // Checkpoint support: the learning rate, the bound's moving state, the
+  // network's current and last good parameters and Adam's moments. LoadFrom
+  // returns false (leaving the trainer unusable for anything but deletion)
+  // on input that does not fit this trainer's config.
+  void SaveTo(internal::ByteWriter* out) const;
+  bool LoadFrom(internal::ByteReader* in);
 
  private:
   Scores Score(const torch::Tensor& x, const torch::Tensor& z,

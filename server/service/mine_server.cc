@@ -1,5 +1,7 @@
 #include "server/service/mine_server.h"
 
+#include <cstdio>
+
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -37,6 +39,11 @@ absl::StatusOr<std::unique_ptr<MineServer>> MineServer::Start(const MineServerOp
     return absl::InvalidArgumentError("the maximum message size must be positive");
   }
   std::unique_ptr<MineServer> server(new MineServer(options));
+  if (absl::Status s = server->manager_->RestoreState(); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("state dir ",
+                                               options.manager.persistence.state_dir, ": ",
+                                               s.message()));
+  }
 
   // Both are process-wide settings that apply to servers built afterwards.
   grpc::EnableDefaultHealthCheckService(true);
@@ -78,6 +85,10 @@ void MineServer::Shutdown(absl::Duration grace) {
     server_->Wait();
   }
   reaper_->Stop();
+  manager_->StopCheckpointing();
+  if (absl::Status s = manager_->CheckpointAll(); !s.ok()) {
+    std::fprintf(stderr, "mine-server: final checkpoint incomplete: %s\n", s.ToString().c_str());
+  }
 }
 
 MineServer::~MineServer() {

@@ -22,7 +22,9 @@ struct MineServerOptions {
   absl::Duration idle_ttl = absl::ZeroDuration();  // zero: sessions never expire
 };
 
-// A running mine-server: the core (SessionManager and its workers), the
+// A running mine-server: the core (SessionManager and its workers, which
+// restore the sessions of options.manager.persistence.state_dir before the
+// port opens, so nothing is served from a half-restored state), the
 // MineService, the standard health service ("" and "mine.v1.MineService"
 // SERVING), reflection (grpc.reflection.v1alpha) and the idle-session
 // reaper, listening on one insecure port. Owns all of them. Thread-safe.
@@ -43,8 +45,8 @@ class MineServer {
 
   // Health goes NOT_SERVING, new streams and session creation are refused
   // with UNAVAILABLE, watchers end with UNAVAILABLE; calls in flight may
-  // finish for `grace`, then the rest are cancelled. Returns when every call
-  // is done. Idempotent.
+  // finish for `grace`, then the rest are cancelled; then every changed
+  // session is checkpointed. Returns when all that is done. Idempotent.
   void Shutdown(absl::Duration grace);
 
  private:

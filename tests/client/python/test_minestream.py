@@ -27,7 +27,8 @@ class MinestreamTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.server = subprocess.Popen(
-            [os.environ["MINE_SERVER"], "--host=127.0.0.1", "--port=0", "--workers=2"],
+            [os.environ["MINE_SERVER"], "--host=127.0.0.1", "--port=0", "--workers=2",
+             "--state_dir="],
             stdout=subprocess.PIPE, text=True)
         line = cls.server.stdout.readline()
         prefix = "mine-server listening on "

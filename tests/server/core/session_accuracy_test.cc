@@ -20,6 +20,13 @@ namespace {
 
 double Tolerance(double truth) { return 0.08 + 0.15 * truth; }
 
+// Slices of exactly steps_per_slice steps, however loaded the machine is.
+SessionOptions ExactSlices() {
+  SessionOptions options;
+  options.max_slice_duration = absl::InfiniteDuration();
+  return options;
+}
+
 struct Run {
   EstimatorKind estimator;
   int dim;
@@ -45,7 +52,7 @@ int64_t MaxSteps(const Run& run) { return run.estimator == EstimatorKind::kInfoN
 Estimate TrainOnFixedData(const Run& run) {
   std::vector<float> x, z;
   CorrelatedGaussian(run.dim, run.rho, run.transform, 3).Fill(run.rows, &x, &z);
-  auto session = Session::Create("accuracy", ConfigFor(run), /*pool=*/nullptr);
+  auto session = Session::Create("accuracy", ConfigFor(run), /*pool=*/nullptr, ExactSlices());
   EXPECT_OK(session);
   EXPECT_OK((*session)->Ingest(x, z));
   while ((*session)->RunSlice() && (*session)->status().train_steps < MaxSteps(run)) {
@@ -97,8 +104,7 @@ TEST(DriftTrackingTest, EstimateFollowsAChangeOfDependenceWithinOneWindow) {
   config.z_dim = 1;
   config.window_size = kWindow;
   config.seed = 2;
-  SessionOptions options;
-  auto session = Session::Create("drift", config, /*pool=*/nullptr, options);
+  auto session = Session::Create("drift", config, /*pool=*/nullptr, ExactSlices());
   ASSERT_OK(session);
   CorrelatedGaussian data(1, 0.5, Transform::kNone, 9);
   auto stream = [&](int rows) {

@@ -26,6 +26,7 @@ SessionConfig SmallConfig(int dim = 1) {
 std::shared_ptr<Session> MakeSession(const SessionConfig& config,
                                      SessionOptions options = SessionOptions()) {
   options.steps_per_slice = 10;
+  options.max_slice_duration = absl::InfiniteDuration();  // step counts below are exact
   absl::StatusOr<std::shared_ptr<Session>> s =
       Session::Create("test", config, /*pool=*/nullptr, options);
   EXPECT_OK(s);

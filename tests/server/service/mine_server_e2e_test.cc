@@ -21,83 +21,18 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "mine/v1/mine.grpc.pb.h"
+#include "tests/support/server_process.h"
 
 extern char** environ;
 
 namespace mine {
 namespace {
 
-// The mine-server process; killed if a test fails before stopping it.
-class ServerProcess {
- public:
-  ~ServerProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (out_ >= 0) close(out_);
-  }
-
-  // Starts mine-server and returns its first stdout line ("" on failure).
-  std::string Start(const std::vector<std::string>& args) {
-    int pipe_fds[2];
-    if (pipe(pipe_fds) != 0) return "";
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
-    std::vector<char*> argv;
-    std::string path = MINE_SERVER_PATH;
-    argv.push_back(path.data());
-    std::vector<std::string> copies = args;
-    for (std::string& a : copies) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, path.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(pipe_fds[1]);
-    out_ = pipe_fds[0];
-    if (rc != 0) {
-      pid_ = -1;
-      return "";
-    }
-    // Read one line, waiting at most 60 s (LibTorch start-up can be slow).
-    std::string line;
-    const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    while (absl::Now() < deadline) {
-      pollfd fd{out_, POLLIN, 0};
-      if (poll(&fd, 1, 200) <= 0) continue;
-      char c;
-      if (read(out_, &c, 1) != 1) break;
-      if (c == '\n') return line;
-      line.push_back(c);
-    }
-    return line;
-  }
-
-  // SIGTERM, then the exit code (-1 if it did not exit within `timeout`).
-  int Terminate(absl::Duration timeout) {
-    kill(pid_, SIGTERM);
-    const absl::Time deadline = absl::Now() + timeout;
-    while (absl::Now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    return -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-};
-
 TEST(MineServerE2eTest, EstimatesAKnownGaussianMiAndStopsCleanlyOnSigterm) {
-  ServerProcess server;
+  ServerProcess server(MINE_SERVER_PATH);
   const std::string line =
-      server.Start({"--host=127.0.0.1", "--port=0", "--workers=2", "--idle_ttl_s=600"});
+      server.Start({"--host=127.0.0.1", "--port=0", "--workers=2", "--idle_ttl_s=600",
+                    "--state_dir="});
   // "mine-server listening on 127.0.0.1:PORT (workers=2, BLAS=...)"
   const std::string prefix = "mine-server listening on 127.0.0.1:";
   ASSERT_EQ(line.rfind(prefix, 0), 0u) << line;
