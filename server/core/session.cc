@@ -198,6 +198,11 @@ void Session::Close() {
   listeners_.clear();
 }
 
+bool Session::has_subscribers() const {
+  absl::MutexLock lock(&listeners_mu_);
+  return !listeners_.empty();
+}
+
 bool Session::closed() const {
   absl::MutexLock lock(&mu_);
   return closed_;
