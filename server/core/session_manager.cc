@@ -338,8 +338,12 @@ absl::Status SessionManager::RestoreSession(const std::string& id) {
   absl::StatusOr<std::shared_ptr<Session>> session =
       Session::Restore(id, stored->checkpoint, &pool_, options_.session, options_.limits);
   if (!session.ok()) {
-    store_->Quarantine(id, absl::StrCat(store_->dir(), "/sessions/", id),
-                       absl::StrCat("cannot be restored: ", session.status().message()));
+    // A config beyond this server's limits (e.g. a lower --max_dim) is not
+    // damage: leave the files for a server that accepts it.
+    if (session.status().code() == absl::StatusCode::kDataLoss) {
+      store_->Quarantine(id, absl::StrCat(store_->dir(), "/sessions/", id),
+                         absl::StrCat("cannot be restored: ", session.status().message()));
+    }
     return session.status();
   }
   if ((*session)->batches_accepted() != stored->batches_covered) {

@@ -187,6 +187,38 @@ TEST_F(SessionStoreTest, TruncatedAndEmptyCheckpointsNeverStopTheStart) {
   EXPECT_EQ(Quarantined().size(), 3u);
 }
 
+TEST_F(SessionStoreTest, StricterLimitsAfterARestartNeverLoseState) {
+  {
+    auto m = Open(root_ + "/state");
+    auto s = m->Create("wide", Small());
+    ASSERT_OK(s);
+    ASSERT_OK(m->CheckpointAll());
+    Push(**s, 1, 3);  // 50-row batches, in the log only
+    fs::copy(root_ + "/state", root_ + "/crash", fs::copy_options::recursive);
+  }
+  // Batches bigger than today's --max_batch_rows are still replayed.
+  SessionManagerOptions fewer_rows = Options(root_ + "/crash");
+  fewer_rows.session.max_batch_rows = 10;
+  {
+    SessionManager m(fewer_rows);
+    ASSERT_OK(m.RestoreState());
+    auto s = m.Get("wide");
+    ASSERT_OK(s);
+    EXPECT_EQ((*s)->status().samples_seen, 150);
+  }
+  // A config beyond today's limits is left on disk, not quarantined.
+  SessionManagerOptions narrow = Options(root_ + "/state");
+  narrow.limits.max_hidden_units = 4;
+  {
+    SessionManager m(narrow);
+    ASSERT_OK(m.RestoreState());
+    EXPECT_STATUS_CODE(m.Get("wide"), absl::StatusCode::kNotFound);
+  }
+  EXPECT_TRUE(Quarantined().empty());
+  auto m = Open(root_ + "/state");
+  EXPECT_OK(m->Get("wide"));
+}
+
 TEST_F(SessionStoreTest, DeleteRemovesTheSessionsFiles) {
   auto m = Open(root_ + "/state");
   ASSERT_OK(m->Create("gone", Small()));
