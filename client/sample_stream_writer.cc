@@ -146,6 +146,11 @@ absl::Status SampleStreamWriter::Resume(grpc::Status broken) {
                                    static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())));
   grpc::Status status = std::move(broken);
   absl::Status last_error;
+  if (!reconnector_.open || !reconnector_.last_sequence) {
+    status = grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "resume_for is set but the writer has no reconnector "
+                          "(open it with MineClient::OpenStream)");
+  }
   for (;;) {
     if (!Resumable(status)) {
       finished_ = true;

@@ -45,6 +45,9 @@ ABSL_FLAG(std::string, fsync, "always",
 ABSL_FLAG(int, fsync_interval_ms, 100, "with --fsync=interval, the longest time between fsyncs");
 ABSL_FLAG(int, checkpoint_interval_s, 30,
           "seconds between checkpoints of changed sessions; 0: only at shutdown");
+ABSL_FLAG(int64_t, idle_evict_s, 0,
+          "with a --state_dir, sessions unused for this many seconds (no call, stream or "
+          "watcher) are checkpointed and leave memory, and load back on next use; 0: never");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Serves mine.v1.MineService: streaming MI estimation over gRPC.");
@@ -72,10 +75,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (absl::GetFlag(FLAGS_fsync_interval_ms) < 1 || absl::GetFlag(FLAGS_checkpoint_interval_s) < 0 ||
-      absl::GetFlag(FLAGS_drain_s) < 0) {
+      absl::GetFlag(FLAGS_drain_s) < 0 || absl::GetFlag(FLAGS_idle_evict_s) < 0) {
     std::fprintf(stderr,
-                 "mine-server: --fsync_interval_ms must be >= 1; --checkpoint_interval_s and "
-                 "--drain_s >= 0\n");
+                 "mine-server: --fsync_interval_ms must be >= 1; --checkpoint_interval_s, "
+                 "--drain_s and --idle_evict_s >= 0\n");
     return 2;
   }
   if (idle_ttl_s < 0 || absl::GetFlag(FLAGS_workers) < 0 ||
@@ -109,6 +112,7 @@ int main(int argc, char** argv) {
   persistence.fsync = fsync == "always" ? mine::FsyncPolicy::kAlways : mine::FsyncPolicy::kInterval;
   persistence.fsync_interval = absl::Milliseconds(absl::GetFlag(FLAGS_fsync_interval_ms));
   persistence.checkpoint_interval = absl::Seconds(absl::GetFlag(FLAGS_checkpoint_interval_s));
+  persistence.idle_evict = absl::Seconds(absl::GetFlag(FLAGS_idle_evict_s));
   absl::StatusOr<std::unique_ptr<mine::MineServer>> server = mine::MineServer::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "mine-server: %s\n", server.status().ToString().c_str());

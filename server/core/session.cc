@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 #include <utility>
 
@@ -196,6 +197,11 @@ void Session::Close() {
   listeners_closed_ = true;
   for (auto& [handle, listener] : listeners_) listener.on_closed();
   listeners_.clear();
+}
+
+bool Session::has_subscribers() const {
+  absl::MutexLock lock(&listeners_mu_);
+  return !listeners_.empty();
 }
 
 bool Session::closed() const {
@@ -643,8 +649,10 @@ bool Session::LoadState(absl::string_view payload) {
 
 absl::StatusOr<bool> Session::Replay(int64_t index, int64_t sequence, absl::Span<const float> x,
                                      absl::Span<const float> z) {
-  absl::StatusOr<int64_t> rows =
-      ValidateBatch(config_.x_dim, config_.z_dim, x, z, options_.max_batch_rows);
+  // No row cap: the batch was accepted under the limits of its time, and a
+  // lower --max_batch_rows now must not drop acknowledged rows.
+  absl::StatusOr<int64_t> rows = ValidateBatch(config_.x_dim, config_.z_dim, x, z,
+                                               std::numeric_limits<int64_t>::max());
   if (!rows.ok()) return rows.status();
   {
     absl::MutexLock lock(&mu_);

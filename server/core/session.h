@@ -171,6 +171,7 @@ class Session : public WorkerPool::Task,
   // Stops training, drops queued rows, refuses ingest, ends subscriptions.
   void Close();
   bool closed() const;
+  bool has_subscribers() const;
 
   bool RunSlice() override;
 

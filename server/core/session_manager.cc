@@ -78,6 +78,12 @@ absl::StatusOr<std::shared_ptr<Session>> SessionManager::Create(
     absl::string_view requested_id, const SessionConfig& config) {
   if (!requested_id.empty()) {
     if (absl::Status s = ValidateSessionId(requested_id); !s.ok()) return s;
+    // An evicted session exists: load it, so that the checks below see it.
+    if (IsEvicted(requested_id)) {
+      if (absl::StatusOr<std::shared_ptr<Session>> s = Reload(requested_id); !s.ok()) {
+        return s.status();
+      }
+    }
   }
   absl::MutexLock lock(&mu_);
   std::string id = requested_id.empty() ? GenerateId() : std::string(requested_id);
@@ -112,8 +118,39 @@ absl::StatusOr<std::shared_ptr<Session>> SessionManager::Create(
   return session;
 }
 
-absl::StatusOr<std::shared_ptr<Session>> SessionManager::Get(absl::string_view id) const {
+absl::StatusOr<std::shared_ptr<Session>> SessionManager::Get(absl::string_view id) {
   if (absl::Status s = ValidateSessionId(id); !s.ok()) return s;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = sessions_.find(id);
+    if (it != sessions_.end()) return it->second;
+    if (evicted_.find(id) == evicted_.end()) {
+      return absl::NotFoundError(absl::StrCat("session '", id, "' does not exist"));
+    }
+  }
+  return Reload(id);
+}
+
+bool SessionManager::IsEvicted(absl::string_view id) const {
+  absl::MutexLock lock(&mu_);
+  return evicted_.find(id) != evicted_.end();
+}
+
+absl::StatusOr<std::shared_ptr<Session>> SessionManager::Reload(absl::string_view id) {
+  absl::MutexLock reload(&reload_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto it = sessions_.find(id); it != sessions_.end()) return it->second;
+    auto evicted = evicted_.find(id);
+    if (evicted == evicted_.end()) {
+      return absl::NotFoundError(absl::StrCat("session '", id, "' does not exist"));
+    }
+    evicted_.erase(evicted);
+  }
+  if (absl::Status s = RestoreSession(std::string(id)); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("session '", id, "' could not be loaded from ",
+                                               store_->dir(), ": ", s.message()));
+  }
   absl::MutexLock lock(&mu_);
   auto it = sessions_.find(id);
   if (it == sessions_.end()) {
@@ -122,8 +159,56 @@ absl::StatusOr<std::shared_ptr<Session>> SessionManager::Get(absl::string_view i
   return it->second;
 }
 
+std::vector<std::pair<std::string, absl::Time>> SessionManager::EvictedSessions() const {
+  absl::MutexLock lock(&mu_);
+  return {evicted_.begin(), evicted_.end()};
+}
+
+int SessionManager::EvictIdle(absl::Duration idle) {
+  if (store_ == nullptr || idle <= absl::ZeroDuration()) return 0;
+  const absl::Time now = absl::Now();
+  std::vector<std::shared_ptr<Session>> candidates;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, session] : sessions_) {
+      // use_count 1: no stream, call or worker holds it.
+      if (session.use_count() == 1 && now - session->last_used() >= idle &&
+          !session->has_subscribers()) {
+        candidates.push_back(session);
+      }
+    }
+  }
+  int evicted = 0;
+  for (std::shared_ptr<Session>& session : candidates) {
+    if (!Checkpoint(session, /*force=*/false).ok()) continue;  // stays in memory
+    absl::MutexLock reload(&reload_mu_);
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = sessions_.find(session->id());
+      // Still ours alone (the map and `session`), and unchanged since the checkpoint.
+      if (it == sessions_.end() || it->second != session || session.use_count() != 2) continue;
+      {
+        absl::MutexLock persist(&persist_mu_);
+        auto mark = checkpointed_.find(session->id());
+        if (mark == checkpointed_.end() ||
+            mark->second != std::make_pair(session->batches_accepted(),
+                                           session->status().train_steps)) {
+          continue;
+        }
+      }
+      evicted_[session->id()] = session->last_used();
+      sessions_.erase(it);
+      reserved_values_ -= ReservedValues(session->config());
+    }
+    session->Close();
+    session.reset();  // closes its log
+    ++evicted;
+  }
+  return evicted;
+}
+
 absl::StatusOr<SessionManager::Page> SessionManager::List(
-    int page_size, absl::string_view page_token) const {
+    int page_size, absl::string_view page_token, bool loaded_only) {
   if (page_size < 0 || page_size > kMaxPageSize) {
     return absl::InvalidArgumentError(
         absl::StrCat("page_size = ", page_size, " is out of range: 0..", kMaxPageSize));
@@ -134,13 +219,30 @@ absl::StatusOr<SessionManager::Page> SessionManager::List(
     }
   }
   const int size = page_size == 0 ? kDefaultPageSize : page_size;
-  Page page;
-  absl::MutexLock lock(&mu_);
-  auto it = page_token.empty() ? sessions_.begin() : sessions_.upper_bound(page_token);
-  for (; it != sessions_.end() && static_cast<int>(page.sessions.size()) < size; ++it) {
-    page.sessions.push_back(it->second);
+  // Ids of the page, loaded and evicted merged in order.
+  std::vector<std::string> ids;
+  bool more = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = page_token.empty() ? sessions_.begin() : sessions_.upper_bound(page_token);
+    auto ev = page_token.empty() ? evicted_.begin() : evicted_.upper_bound(page_token);
+    if (loaded_only) ev = evicted_.end();
+    while (it != sessions_.end() || ev != evicted_.end()) {
+      const bool take_loaded =
+          ev == evicted_.end() || (it != sessions_.end() && it->first < ev->first);
+      if (static_cast<int>(ids.size()) == size) {
+        more = true;
+        break;
+      }
+      ids.push_back(take_loaded ? (it++)->first : (ev++)->first);
+    }
   }
-  if (it != sessions_.end()) page.next_page_token = page.sessions.back()->id();
+  Page page;
+  for (const std::string& id : ids) {
+    absl::StatusOr<std::shared_ptr<Session>> session = Get(id);
+    if (session.ok()) page.sessions.push_back(*std::move(session));
+  }
+  if (more && !ids.empty()) page.next_page_token = ids.back();
   return page;
 }
 
@@ -151,7 +253,17 @@ absl::Status SessionManager::Delete(absl::string_view id) {
     absl::MutexLock lock(&mu_);
     auto it = sessions_.find(id);
     if (it == sessions_.end()) {
-      return absl::NotFoundError(absl::StrCat("session '", id, "' does not exist"));
+      auto evicted = evicted_.find(id);
+      if (evicted == evicted_.end()) {
+        return absl::NotFoundError(absl::StrCat("session '", id, "' does not exist"));
+      }
+      evicted_.erase(evicted);
+      absl::MutexLock persist(&persist_mu_);
+      checkpointed_.erase(std::string(id));
+      if (absl::Status s = store_->Remove(id); !s.ok()) {
+        std::fprintf(stderr, "state: %s\n", s.ToString().c_str());
+      }
+      return absl::OkStatus();
     }
     session = std::move(it->second);
     sessions_.erase(it);
@@ -241,8 +353,12 @@ absl::Status SessionManager::RestoreSession(const std::string& id) {
   absl::StatusOr<std::shared_ptr<Session>> session =
       Session::Restore(id, stored->checkpoint, &pool_, options_.session, options_.limits);
   if (!session.ok()) {
-    store_->Quarantine(id, absl::StrCat(store_->dir(), "/sessions/", id),
-                       absl::StrCat("cannot be restored: ", session.status().message()));
+    // A config beyond this server's limits (e.g. a lower --max_dim) is not
+    // damage: leave the files for a server that accepts it.
+    if (session.status().code() == absl::StatusCode::kDataLoss) {
+      store_->Quarantine(id, absl::StrCat(store_->dir(), "/sessions/", id),
+                         absl::StrCat("cannot be restored: ", session.status().message()));
+    }
     return session.status();
   }
   if ((*session)->batches_accepted() != stored->batches_covered) {
@@ -298,7 +414,7 @@ absl::Status SessionManager::RestoreState() {
   std::fprintf(stderr, "state: %d sessions restored from %s%s\n", restored,
                store_->dir().c_str(),
                failed > 0 ? absl::StrCat(" (", failed, " not restored, see above)").c_str() : "");
-  if (p.checkpoint_interval > absl::ZeroDuration() ||
+  if (p.checkpoint_interval > absl::ZeroDuration() || p.idle_evict > absl::ZeroDuration() ||
       (p.fsync == FsyncPolicy::kInterval && p.fsync_interval > absl::ZeroDuration())) {
     checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
   }
@@ -307,13 +423,16 @@ absl::Status SessionManager::RestoreState() {
 
 void SessionManager::CheckpointLoop() {
   const PersistenceOptions& p = options_.persistence;
-  absl::Duration tick = p.checkpoint_interval;
-  if (p.fsync == FsyncPolicy::kInterval && p.fsync_interval > absl::ZeroDuration() &&
-      (tick <= absl::ZeroDuration() || p.fsync_interval < tick)) {
-    tick = p.fsync_interval;
+  absl::Duration tick = absl::InfiniteDuration();
+  for (absl::Duration d : {p.checkpoint_interval, p.idle_evict / 4,
+                           p.fsync == FsyncPolicy::kInterval ? p.fsync_interval
+                                                             : absl::ZeroDuration()}) {
+    if (d > absl::ZeroDuration()) tick = std::min(tick, d);
   }
+  tick = std::max(tick, absl::Milliseconds(10));
   absl::Time next_checkpoint = absl::Now() + p.checkpoint_interval;
   while (!stop_checkpoints_.WaitForNotificationWithTimeout(tick)) {
+    EvictIdle(p.idle_evict);
     if (p.checkpoint_interval > absl::ZeroDuration() && absl::Now() >= next_checkpoint) {
       CheckpointAll().IgnoreError();  // failures are logged; the next round retries
       next_checkpoint = absl::Now() + p.checkpoint_interval;

@@ -30,14 +30,19 @@ struct PersistenceOptions {
   FsyncPolicy fsync = FsyncPolicy::kAlways;
   absl::Duration fsync_interval = absl::Milliseconds(100);  // for FsyncPolicy::kInterval
   absl::Duration checkpoint_interval = absl::Seconds(30);   // zero: only at shutdown
+  // A session nobody holds (no stream, watcher or training) and unused for
+  // this long is checkpointed and leaves memory; the next call that names it
+  // loads it back. Zero: never.
+  absl::Duration idle_evict = absl::ZeroDuration();
 };
 
 struct SessionManagerOptions {
   int workers = 0;          // 0: the CPUs this process may use
   int max_sessions = 10000;
-  // Budget for the sum over sessions of window_size * (x_dim + z_dim) plus
-  // the ingest queue bound: what the sessions may come to hold in memory
-  // (4 bytes a value). CreateSession beyond it: RESOURCE_EXHAUSTED.
+  // Budget for the sum over sessions in memory of window_size * (x_dim +
+  // z_dim) plus the ingest queue bound: what they may come to hold (4 bytes a
+  // value). CreateSession beyond it: RESOURCE_EXHAUSTED; evicted sessions do
+  // not count until they are loaded back.
   int64_t max_total_values = int64_t{1} << 30;
   SessionOptions session;
   ConfigLimits limits;
@@ -72,10 +77,18 @@ class SessionManager {
   // replaced by a generated one. RESOURCE_EXHAUSTED past max_sessions.
   absl::StatusOr<std::shared_ptr<Session>> Create(absl::string_view id,
                                                   const SessionConfig& config);
-  absl::StatusOr<std::shared_ptr<Session>> Get(absl::string_view id) const;
+  // Loads an evicted session back (see PersistenceOptions::idle_evict).
+  absl::StatusOr<std::shared_ptr<Session>> Get(absl::string_view id);
   // Sessions in id order, starting after `page_token` (the last id of the
-  // previous page). page_size 0 means kDefaultPageSize.
-  absl::StatusOr<Page> List(int page_size, absl::string_view page_token) const;
+  // previous page). page_size 0 means kDefaultPageSize. Evicted sessions on
+  // the page are loaded back unless `loaded_only`.
+  absl::StatusOr<Page> List(int page_size, absl::string_view page_token,
+                            bool loaded_only = false);
+  // Evicted sessions and when each was last used (for the TTL reaper).
+  std::vector<std::pair<std::string, absl::Time>> EvictedSessions() const;
+  // Checkpoints and unloads the sessions idle for at least `idle` that no one
+  // else holds; returns how many left memory.
+  int EvictIdle(absl::Duration idle);
   // Closes the session (watchers see it end) and forgets it.
   absl::Status Delete(absl::string_view id);
 
@@ -91,7 +104,7 @@ class SessionManager {
   void StopCheckpointing();
   bool persistent() const { return store_ != nullptr; }
 
-  int session_count() const;
+  int session_count() const;  // sessions in memory
   const SessionManagerOptions& options() const { return options_; }
   WorkerPool& pool() { return pool_; }
 
@@ -102,14 +115,20 @@ class SessionManager {
   absl::Status Persist(const std::shared_ptr<Session>& session);
   absl::Status Checkpoint(const std::shared_ptr<Session>& session, bool force);
   absl::Status RestoreSession(const std::string& id);
+  absl::StatusOr<std::shared_ptr<Session>> Reload(absl::string_view id);
+  bool IsEvicted(absl::string_view id) const;
   void CheckpointLoop();
 
   const SessionManagerOptions options_;
   WorkerPool pool_;
+  // Serialises loading evicted sessions back with evicting them.
+  absl::Mutex reload_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Session>, std::less<>> sessions_ ABSL_GUARDED_BY(mu_);
   std::mt19937_64 id_rng_ ABSL_GUARDED_BY(mu_);
   int64_t reserved_values_ ABSL_GUARDED_BY(mu_) = 0;
+  // On disk, not in memory: id -> last used.
+  std::map<std::string, absl::Time, std::less<>> evicted_ ABSL_GUARDED_BY(mu_);
 
   // Set by RestoreState, then read-only. Checkpoint writes and removals of a
   // session's files are serialised by persist_mu_.

@@ -50,7 +50,7 @@ int SessionReaper::ReapIdle(absl::Time now) {
   std::string token;
   do {
     absl::StatusOr<SessionManager::Page> page =
-        manager_->List(SessionManager::kMaxPageSize, token);
+        manager_->List(SessionManager::kMaxPageSize, token, /*loaded_only=*/true);
     if (!page.ok()) break;
     for (const std::shared_ptr<Session>& session : page->sessions) {
       live.insert(session->id());
@@ -66,6 +66,11 @@ int SessionReaper::ReapIdle(absl::Time now) {
     }
     token = page->next_page_token;
   } while (!token.empty());
+  // Sessions evicted to disk (--idle_evict_s) expire without being loaded.
+  for (const auto& [id, last_used] : manager_->EvictedSessions()) {
+    live.insert(id);
+    if (now - last_used >= ttl_) idle.push_back(id);
+  }
 
   int deleted = 0;
   for (const std::string& id : idle) {

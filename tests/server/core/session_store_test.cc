@@ -187,6 +187,38 @@ TEST_F(SessionStoreTest, TruncatedAndEmptyCheckpointsNeverStopTheStart) {
   EXPECT_EQ(Quarantined().size(), 3u);
 }
 
+TEST_F(SessionStoreTest, StricterLimitsAfterARestartNeverLoseState) {
+  {
+    auto m = Open(root_ + "/state");
+    auto s = m->Create("wide", Small());
+    ASSERT_OK(s);
+    ASSERT_OK(m->CheckpointAll());
+    Push(**s, 1, 3);  // 50-row batches, in the log only
+    fs::copy(root_ + "/state", root_ + "/crash", fs::copy_options::recursive);
+  }
+  // Batches bigger than today's --max_batch_rows are still replayed.
+  SessionManagerOptions fewer_rows = Options(root_ + "/crash");
+  fewer_rows.session.max_batch_rows = 10;
+  {
+    SessionManager m(fewer_rows);
+    ASSERT_OK(m.RestoreState());
+    auto s = m.Get("wide");
+    ASSERT_OK(s);
+    EXPECT_EQ((*s)->status().samples_seen, 150);
+  }
+  // A config beyond today's limits is left on disk, not quarantined.
+  SessionManagerOptions narrow = Options(root_ + "/state");
+  narrow.limits.max_hidden_units = 4;
+  {
+    SessionManager m(narrow);
+    ASSERT_OK(m.RestoreState());
+    EXPECT_STATUS_CODE(m.Get("wide"), absl::StatusCode::kNotFound);
+  }
+  EXPECT_TRUE(Quarantined().empty());
+  auto m = Open(root_ + "/state");
+  EXPECT_OK(m->Get("wide"));
+}
+
 TEST_F(SessionStoreTest, DeleteRemovesTheSessionsFiles) {
   auto m = Open(root_ + "/state");
   ASSERT_OK(m->Create("gone", Small()));
@@ -253,6 +285,53 @@ TEST_F(SessionStoreTest, FullDiskRefusesBatchesClearlyAndKeepsServing) {
     EXPECT_EQ((*s)->status().samples_seen, acknowledged);
   }
   umount(dir.c_str());
+}
+
+TEST_F(SessionStoreTest, IdleSessionsLeaveMemoryAndComeBackOnUse) {
+  SessionManagerOptions options = Options(root_ + "/state");
+  options.persistence.idle_evict = absl::Milliseconds(200);
+  SessionManager m(options);
+  ASSERT_OK(m.RestoreState());
+  Estimate before;
+  {
+    auto s = m.Create("idle", Small());
+    ASSERT_OK(s);
+    ASSERT_OK(m.Create("busy", Small()));
+    Push(**s, 1, 20);
+    ASSERT_TRUE((*s)->WaitForEstimate(1000, absl::Seconds(60)));
+    before = (*s)->latest_estimate();
+  }
+  auto busy = m.Get("busy");  // held: never evicted
+  ASSERT_OK(busy);
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (m.session_count() > 1 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(50));
+  ASSERT_EQ(m.session_count(), 1);
+  ASSERT_EQ(m.EvictedSessions().size(), 1u);
+  EXPECT_EQ(m.EvictedSessions()[0].first, "idle");
+
+  // Listed and loaded back transparently, with its state.
+  auto page = m.List(0, "");
+  ASSERT_OK(page);
+  ASSERT_EQ(page->sessions.size(), 2u);
+  auto s = m.Get("idle");
+  ASSERT_OK(s);
+  EXPECT_EQ((*s)->status().samples_seen, 1000);
+  EXPECT_EQ((*s)->status().last_sequence, 20);
+  EXPECT_GE((*s)->latest_estimate().train_steps, before.train_steps);
+  // Create with the same config returns it rather than a fresh one.
+  auto again = m.Create("idle", Small());
+  ASSERT_OK(again);
+  EXPECT_EQ(again->get(), s->get());
+  s = absl::StatusOr<std::shared_ptr<Session>>();
+  again = absl::StatusOr<std::shared_ptr<Session>>();
+  page = absl::StatusOr<SessionManager::Page>();
+
+  // Deleting an evicted session removes its files without loading it.
+  while (m.session_count() > 1 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(50));
+  ASSERT_EQ(m.EvictedSessions().size(), 1u);
+  ASSERT_OK(m.Delete("idle"));
+  EXPECT_FALSE(fs::exists(root_ + "/state/sessions/idle"));
+  EXPECT_STATUS_CODE(m.Get("idle"), absl::StatusCode::kNotFound);
 }
 
 }  // namespace
