@@ -34,7 +34,7 @@ struct SessionOptions {
   // Bound on queued, not yet applied values (rows * (x_dim + z_dim)). A batch
   // is refused with RESOURCE_EXHAUSTED when it would overflow a non-empty
   // queue; an empty queue takes any batch, so every valid batch can get in.
-  int64_t max_pending_values = int64_t{1} << 22;
+  int64_t max_pending_values = int64_t{1} << 20;
   int64_t max_batch_rows = int64_t{1} << 20;
   int steps_per_slice = 50;        // training steps between evaluations
   // A slice also ends after this long, so a slow config (INFONCE, wide nets)

@@ -43,7 +43,7 @@ struct SessionManagerOptions {
   // z_dim) plus the ingest queue bound: what they may come to hold (4 bytes a
   // value). CreateSession beyond it: RESOURCE_EXHAUSTED; evicted sessions do
   // not count until they are loaded back.
-  int64_t max_total_values = int64_t{1} << 30;
+  int64_t max_total_values = int64_t{1} << 31;  // 8 GiB
   SessionOptions session;
   ConfigLimits limits;
   PersistenceOptions persistence;
