@@ -25,6 +25,7 @@ done
 mkdir -p "$out/samples"
 out="$(cd "$out" && pwd)"
 
+cpus=$(getconf _NPROCESSORS_ONLN)  # before OMP_NUM_THREADS=1, which GNU nproc obeys
 py=/usr/bin/python3  # Debian's, with python3-torch/scipy/matplotlib (not a pyenv one)
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 
@@ -37,11 +38,11 @@ fi
 
 build=${BUILD_DIR:-build}
 [[ -f "$build/CMakeCache.txt" ]] || cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j"$(nproc)" --target mine-server mine-grpc-bench mine-matmul-ceiling \
+cmake --build "$build" -j"$cpus" --target mine-server mine-grpc-bench mine-matmul-ceiling \
   mine-accuracy-suite >/dev/null
 
 if ((quick)); then
-  secs=1.5; warm=0.5; seeds=3; rows=4000; steps=1000; pysteps=1000; stair_rows=2048
+  secs=1; warm=0.5; seeds=3; rows=4000; steps=1000; pysteps=1000; stair_rows=2048
   cases="d1_rho0.9,d5_rho0.8,d20_rho0.5,d1_rho0.9_cube,d5_rho0.8_asinh,d1_indep"
   estimators="MINE,MINE_F,SMILE"; stair_est="MINE,SMILE"; mm_secs=0.3
 else
@@ -53,7 +54,7 @@ fi
   echo "{"
   echo "  \"date_utc\": \"$(date -u +%FT%TZ)\","
   echo "  \"quick\": $quick,"
-  echo "  \"nproc\": $(nproc),"
+  echo "  \"nproc\": $cpus,"
   echo "  \"cpu\": \"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\","
   echo "  \"loadavg_at_start\": \"$(cut -d' ' -f1-3 /proc/loadavg)\","
   echo "  \"git\": \"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)\","
@@ -72,13 +73,15 @@ echo "bench: $(head -1 "$log")" >&2
 
 bench() { "$build/bench/mine-grpc-bench" --target "$target" --seconds "$secs" --warmup_seconds "$warm" "$@"; }
 echo "bench: speed (results in $out)" >&2
+# Memory first, on the fresh server: later runs leave freed memory in the
+# allocator, which new sessions would reuse without growing the RSS.
+bench --mode memory --server_pid "$server_pid" --idle_sessions 200 >"$out/memory.csv"
 bench --mode throughput >"$out/speed_server.csv"
 "$py" bench/python/reference_mine.py speed --seconds "$secs" --out "$out/speed_python.csv"
 "$build/bench/mine-matmul-ceiling" --seconds "$mm_secs" >"$out/matmul_ceiling.csv"
 bench --mode scaling >"$out/scaling.csv"
 bench --mode ingest >"$out/ingest.csv"
 bench --mode latency --seconds "$((quick ? 3 : 10))" >"$out/latency.csv"
-bench --mode memory --server_pid "$server_pid" >"$out/memory.csv"
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
 trap - EXIT
 
