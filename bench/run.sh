@@ -75,7 +75,7 @@ bench() { "$build/bench/mine-grpc-bench" --target "$target" --seconds "$secs" --
 echo "bench: speed (results in $out)" >&2
 # Memory first, on the fresh server: later runs leave freed memory in the
 # allocator, which new sessions would reuse without growing the RSS.
-bench --mode memory --server_pid "$server_pid" --idle_sessions 200 >"$out/memory.csv"
+bench --mode memory --server_pid "$server_pid" --idle_sessions 100 >"$out/memory.csv"
 bench --mode throughput >"$out/speed_server.csv"
 "$py" bench/python/reference_mine.py speed --seconds "$secs" --out "$out/speed_python.csv"
 "$build/bench/mine-matmul-ceiling" --seconds "$mm_secs" >"$out/matmul_ceiling.csv"
