@@ -71,6 +71,8 @@ def speed(out_dir, md, js):
             ax.set_xticklabels(labels, fontsize=6)
             ax.set_title(f"d = {dim}")
             ax.set_yscale("log")
+            low = min(min(o["server_steps_per_s"], o["python_steps_per_s"]) for o in out)
+            ax.set_ylim(bottom=low / 2)
         axes[0].set_ylabel("training steps/s (1 session)")
         axes[0].legend(fontsize=7)
         fig.tight_layout()
