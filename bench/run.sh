@@ -39,7 +39,7 @@ fi
 build=${BUILD_DIR:-build}
 [[ -f "$build/CMakeCache.txt" ]] || cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j"$cpus" --target mine-server mine-grpc-bench mine-matmul-ceiling \
-  mine-accuracy-suite >/dev/null
+  mine-accuracy-suite mine-step-profile >/dev/null
 
 if ((quick)); then
   secs=1; warm=0.5; seeds=3; rows=4000; steps=1000; pysteps=1000; stair_rows=2048
@@ -79,6 +79,11 @@ bench --mode memory --server_pid "$server_pid" --idle_sessions 100 >"$out/memory
 bench --mode throughput >"$out/speed_server.csv"
 "$py" bench/python/reference_mine.py speed --seconds "$secs" --out "$out/speed_python.csv"
 "$build/bench/mine-matmul-ceiling" --seconds "$mm_secs" >"$out/matmul_ceiling.csv"
+# Where the step's time goes, in process: minimal LibTorch loop, Trainer::Step, Session::RunSlice.
+for shape in "64 2 100-100" "256 20 128-128" "1024 20 128-128"; do
+  set -- $shape
+  "$build/bench/mine-step-profile" --batch "$1" --dim "$2" --hidden "$3" --seconds "$secs"
+done | awk 'NR == 1 || !/^batch/' >"$out/step_profile.csv"
 bench --mode scaling >"$out/scaling.csv"
 bench --mode ingest >"$out/ingest.csv"
 bench --mode latency --seconds "$((quick ? 3 : 10))" >"$out/latency.csv"

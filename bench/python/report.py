@@ -209,6 +209,10 @@ def main():
             js["machine"] = json.load(f)
         md.append("Machine: " + ", ".join(f"{k} {v}" for k, v in js["machine"].items()) + "\n")
     speed(args.out_dir, md, js)
+    simple(args.out_dir, md, js, "step_profile.csv", "Where a step's time goes (in process, one thread)",
+           "minimal: plain LibTorch loop of the same step (the C++ twin of the Python reference); "
+           "trainer: mine::Trainer::Step on fixed rows; session: Session::RunSlice with a full "
+           "window (batch and marginal sampling, evaluation every 50 steps).")
     scaling = simple(args.out_dir, md, js, "scaling.csv", "Scaling (default net, d = 20, B = 256)")
     scaling_plot(args.out_dir, scaling)
     simple(args.out_dir, md, js, "ingest.csv", "Ingest over gRPC (rows/s, MB/s of serialized messages)",
