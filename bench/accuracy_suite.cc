@@ -149,15 +149,23 @@ void Sweep(const std::string& out_dir) {
             trace.emplace_back(e.samples_seen, e.mi_nats);
           }
         };
-        for (int64_t r = 0; r < rows; r += chunk) {
-          const int64_t n = std::min(chunk, rows - r);
-          Ingest(*session, &x[r * c.dim], &z[r * c.dim], n, c.dim);
-          session->RunSlice();
-          record();
-        }
         const int64_t max_steps = estimator == mine::EstimatorKind::kInfoNce
                                       ? absl::GetFlag(FLAGS_infonce_max_steps)
                                       : absl::GetFlag(FLAGS_max_steps);
+        // Past max_steps the remaining chunks are only queued; one last slice
+        // below applies them and publishes an estimate that reflects them.
+        for (int64_t r = 0; r < rows; r += chunk) {
+          const int64_t n = std::min(chunk, rows - r);
+          Ingest(*session, &x[r * c.dim], &z[r * c.dim], n, c.dim);
+          if (session->status().train_steps < max_steps) {
+            session->RunSlice();
+            record();
+          }
+        }
+        if (session->status().pending_rows > 0) {
+          session->RunSlice();
+          record();
+        }
         while (session->status().train_steps < max_steps &&
                session->RunSlice()) {
           record();

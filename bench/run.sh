@@ -5,7 +5,7 @@
 # staircase, and writes CSV/JSON and PNG plots into the results folder.
 #
 #   bench/run.sh --quick                 # ~3 min: short timings, 3 seeds, 4,000 rows
-#   bench/run.sh --out results/full      # ~20 min on 2 cores: 5 seeds, 10,000 rows
+#   bench/run.sh --out results/full      # ~20-25 min on 2 cores (estimate): 5 seeds, 8,000 rows
 #
 # A benchmark, not a test: it fails only when something does not run.
 set -euo pipefail
@@ -46,7 +46,9 @@ if ((quick)); then
   cases="d1_rho0.9,d5_rho0.8,d20_rho0.5,d1_rho0.9_cube,d5_rho0.8_asinh,d1_indep"
   estimators="MINE,MINE_F,SMILE"; stair_est="MINE,SMILE"; mm_secs=0.3
 else
-  secs=8; warm=1; seeds=5; rows=10000; steps=3000; pysteps=2000; stair_rows=5120
+  # Sized from a partial full run (2 cores, load ~5): ~6 min speed, ~13 min accuracy
+  # (INFONCE dominates), ~5 min Python side; not yet run end to end.
+  secs=5; warm=1; seeds=5; rows=8000; steps=1500; pysteps=1500; stair_rows=5120
   cases=""; estimators="MINE,MINE_F,INFONCE,SMILE"; stair_est="MINE,MINE_F,INFONCE,SMILE"; mm_secs=1
 fi
 
@@ -92,7 +94,7 @@ trap - EXIT
 
 echo "bench: accuracy" >&2
 "$build/bench/mine-accuracy-suite" --out_dir "$out" --seeds "$seeds" --rows "$rows" \
-  --max_steps "$steps" --estimators "$estimators" --cases "$cases" \
+  --max_steps "$steps" --infonce_max_steps 200 --estimators "$estimators" --cases "$cases" \
   --staircase_estimators "$stair_est" --staircase_rows_per_level "$stair_rows" 2>"$out/accuracy.log"
 "$py" bench/python/side_by_side.py --out_dir "$out" --steps "$pysteps"
 "$py" bench/python/report.py --out_dir "$out"
