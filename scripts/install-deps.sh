@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
   python3 python3-grpcio python3-numpy
+  python3-torch python3-scipy python3-matplotlib   # bench/: Python reference, KSG, plots
 )
 
 missing=()

@@ -1,0 +1,234 @@
+"""Turns the CSVs of bench/run.sh into summary.md (Markdown tables),
+summary.json and PNG plots (matplotlib, Agg backend) in the same folder.
+
+  /usr/bin/python3 bench/python/report.py --out_dir results/DIR
+"""
+import argparse
+import csv
+import json
+import math
+import os
+import statistics
+from collections import defaultdict
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def read(out_dir, name):
+    path = os.path.join(out_dir, name)
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def speed(out_dir, md, js):
+    server = {(r["batch"], r["dim"], r["net"]): r for r in read(out_dir, "speed_server.csv")}
+    python = {(r["batch"], r["dim"], r["net"]): r for r in read(out_dir, "speed_python.csv")}
+    ceiling = {(r["batch"], r["dim"], r["net"]): r for r in read(out_dir, "matmul_ceiling.csv")}
+    rows, out = [], []
+    for key in server:
+        s, p, c = server[key], python.get(key), ceiling.get(key)
+        sps = float(s["steps_per_s"])
+        psps = float(p["steps_per_s"]) if p else float("nan")
+        flops = float(c["flops_per_step"]) if c else float("nan")
+        gflops = float(c["gflops"]) if c else float("nan")
+        frac_s = sps * flops / 1e9 / gflops
+        frac_p = psps * flops / 1e9 / gflops
+        rows.append([key[0], key[1], key[2], f"{sps:.0f}", f"{sps * int(key[0]):,.0f}",
+                     f"{psps:.0f}", f"{sps / psps:.2f}x", f"{gflops:.1f}",
+                     f"{100 * frac_s:.1f}%", f"{100 * frac_p:.1f}%"])
+        out.append(dict(batch=int(key[0]), dim=int(key[1]), net=key[2], server_steps_per_s=sps,
+                        python_steps_per_s=psps, ratio=sps / psps, gemm_gflops=gflops,
+                        server_fraction_of_ceiling=frac_s, python_fraction_of_ceiling=frac_p))
+    js["throughput"] = out
+    md.append("## Training throughput, one session: server over gRPC vs Python reference\n")
+    md.append(table(["batch", "d", "net", "server steps/s", "server rows/s", "python steps/s",
+                     "server/python", "GEMM ceiling GFLOP/s", "server % of ceiling",
+                     "python % of ceiling"], rows))
+    md.append("\nFLOPs per step = 6 x (2 x batch) x params (joint + marginal rows, forward + two "
+              "backward GEMMs per layer); ceiling = the same GEMMs timed alone on one thread.\n")
+    if out:
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
+        for ax, dim in zip(axes, sorted({o["dim"] for o in out})):
+            sel = [o for o in out if o["dim"] == dim]
+            labels = [f"{o['net']}\nB={o['batch']}" for o in sel]
+            xs = range(len(sel))
+            ax.bar([x - 0.2 for x in xs], [o["server_steps_per_s"] for o in sel], 0.4,
+                   label="mine-server (gRPC)")
+            ax.bar([x + 0.2 for x in xs], [o["python_steps_per_s"] for o in sel], 0.4,
+                   label="Python reference")
+            ax.set_xticks(list(xs))
+            ax.set_xticklabels(labels, fontsize=6)
+            ax.set_title(f"d = {dim}")
+            ax.set_yscale("log")
+            low = min(min(o["server_steps_per_s"], o["python_steps_per_s"]) for o in out)
+            ax.set_ylim(bottom=low / 2)
+        axes[0].set_ylabel("training steps/s (1 session)")
+        axes[0].legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out_dir, "throughput.png"), dpi=80)
+        plt.close(fig)
+
+
+def simple(out_dir, md, js, name, title, note=""):
+    rows = read(out_dir, name)
+    js[name[:-4]] = rows
+    if rows:
+        md.append(f"## {title}\n")
+        md.append(table(list(rows[0]), [list(r.values()) for r in rows]))
+        if note:
+            md.append("\n" + note)
+        md.append("")
+    return rows
+
+
+def accuracy(out_dir, md, js):
+    rows = read(out_dir, "accuracy.csv") + read(out_dir, "accuracy_python.csv")
+    groups = defaultdict(list)
+    truth = {}
+    for r in rows:
+        groups[(r["case"], r["estimator"])].append(r)
+        truth[r["case"]] = float(r["truth"])
+    order = list(dict.fromkeys(r["case"] for r in rows))
+    out, tab = [], []
+    for case in order:
+        for est in ["MINE", "MINE_F", "INFONCE", "SMILE", "PY_MINE", "KSG_k3", "KSG_k5"]:
+            g = groups.get((case, est))
+            if not g:
+                continue
+            vals = [float(r["estimate"]) for r in g]
+            mean = statistics.mean(vals)
+            sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
+            needed = [int(r["samples_to_10pct"]) for r in g if r.get("samples_to_10pct")]
+            need = (f"{statistics.median(needed):.0f} ({len(needed)}/{len(g)})" if needed
+                    else ("n/a" if "samples_to_10pct" in g[0] else "-"))
+            t = truth[case]
+            tab.append([case, f"{t:.3f}", est, f"{mean:.3f}", f"{mean - t:+.3f}", f"{sd:.3f}",
+                        len(g), need])
+            out.append(dict(case=case, truth=t, estimator=est, mean=mean, bias=mean - t, sd=sd,
+                            seeds=len(g), samples_to_10pct=needed))
+    js["accuracy"] = out
+    md.append("## Accuracy against closed-form MI (nats)\n")
+    md.append(table(["case", "truth", "estimator", "mean", "bias", "spread (sd)", "seeds",
+                     "samples to 10% (median, seeds that got there)"], tab))
+    md.append("\nMINE, MINE_F, INFONCE, SMILE: the server's core in process, rows streamed in 20 "
+              "chunks, one per 50-step slice. PY_MINE: bench/python/reference_mine.py on the same "
+              "rows (80/20 split, standardised inputs). KSG_k3/k5: bench/python/ksg.py on all "
+              "rows.\n")
+    if out:
+        ests = list(dict.fromkeys(o["estimator"] for o in out))
+        fig, ax = plt.subplots(figsize=(9, 3.5))
+        width = 0.8 / len(ests)
+        for i, est in enumerate(ests):
+            xs, ys, es = [], [], []
+            for j, case in enumerate(order):
+                o = next((o for o in out if o["case"] == case and o["estimator"] == est), None)
+                if o:
+                    xs.append(j - 0.4 + (i + 0.5) * width)
+                    ys.append(o["mean"])
+                    es.append(o["sd"])
+            ax.errorbar(xs, ys, yerr=es, fmt="o", ms=3, label=est)
+        for j, case in enumerate(order):
+            ax.hlines(truth[case], j - 0.45, j + 0.45, colors="k", linewidth=1)
+        ax.set_xticks(range(len(order)))
+        ax.set_xticklabels(order, rotation=30, fontsize=7, ha="right")
+        ax.set_ylabel("MI estimate (nats); black = truth")
+        ax.legend(fontsize=6, ncol=4)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out_dir, "accuracy.png"), dpi=80)
+        plt.close(fig)
+
+
+def staircase(out_dir, md, js):
+    rows = read(out_dir, "staircase.csv")
+    if not rows:
+        return
+    by = defaultdict(list)
+    for r in rows:
+        by[r["estimator"]].append(r)
+    tab, out = [], {}
+    levels = list(dict.fromkeys(float(r["truth"]) for r in rows))
+    for est, rs in by.items():
+        ends = []
+        for lv in levels:
+            sel = [float(r["estimate"]) for r in rs if float(r["truth"]) == lv]
+            ends.append(sel[-1] if sel else float("nan"))
+        out[est] = ends
+        tab.append([est] + [f"{e:.2f}" for e in ends])
+    js["staircase_end_of_level"] = dict(levels=levels, estimates=out)
+    md.append("## Staircase, d = 20 (estimate at the end of each level, nats)\n")
+    md.append(table(["estimator"] + [f"truth {lv:g}" for lv in levels], tab))
+    md.append("")
+    fig, ax = plt.subplots(figsize=(7, 3))
+    for est, rs in by.items():
+        ax.plot([int(r["rows_seen"]) for r in rs], [float(r["estimate"]) for r in rs], label=est,
+                lw=1)
+    ax.plot([int(r["rows_seen"]) for r in by[next(iter(by))]],
+            [float(r["truth"]) for r in by[next(iter(by))]], "k--", lw=1, label="truth")
+    ax.set_xlabel("rows streamed")
+    ax.set_ylabel("MI (nats)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out_dir, "staircase.png"), dpi=80)
+    plt.close(fig)
+
+
+def scaling_plot(out_dir, rows):
+    if not rows:
+        return
+    fig, ax = plt.subplots(figsize=(4, 3))
+    n = [int(r["sessions"]) for r in rows]
+    ax.plot(n, [float(r["steps_per_s"]) for r in rows], "o-", label="aggregate")
+    ax.plot(n, [float(r["steps_per_s_per_session"]) for r in rows], "s--", label="per session")
+    ax.set_xlabel("sessions")
+    ax.set_ylabel("steps/s (d=20, B=256, 128-128)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out_dir, "scaling.png"), dpi=80)
+    plt.close(fig)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--out_dir", required=True)
+    args = p.parse_args()
+    md, js = [], {}
+    machine_path = os.path.join(args.out_dir, "machine.json")
+    if os.path.exists(machine_path):
+        with open(machine_path) as f:
+            js["machine"] = json.load(f)
+        md.append("Machine: " + ", ".join(f"{k} {v}" for k, v in js["machine"].items()) + "\n")
+    speed(args.out_dir, md, js)
+    simple(args.out_dir, md, js, "step_profile.csv", "Where a step's time goes (in process, one thread)",
+           "minimal: plain LibTorch loop of the same step (the C++ twin of the Python reference); "
+           "trainer: mine::Trainer::Step on fixed rows; session: Session::RunSlice with a full "
+           "window (batch and marginal sampling, evaluation every 50 steps).")
+    scaling = simple(args.out_dir, md, js, "scaling.csv", "Scaling (default net, d = 20, B = 256)")
+    scaling_plot(args.out_dir, scaling)
+    simple(args.out_dir, md, js, "ingest.csv", "Ingest over gRPC (rows/s, MB/s of serialized messages)",
+           "transport_only: PushSamples of the same bytes to an unknown session (NOT_FOUND after "
+           "the server parsed the message). Sessions use an 8-unit net; its training competes.")
+    simple(args.out_dir, md, js, "latency.csv", "Latency: batch sent -> first streamed estimate covering it",
+           "load 1.00 = the measured StreamSamples capacity into one default-net session (d = 20, "
+           "256-row batches); 0.50 / 0.90 stream at that fraction of it.")
+    simple(args.out_dir, md, js, "memory.csv", "Memory (server VmRSS, d = 20, default config)")
+    accuracy(args.out_dir, md, js)
+    staircase(args.out_dir, md, js)
+    with open(os.path.join(args.out_dir, "summary.md"), "w") as f:
+        f.write("\n".join(md) + "\n")
+    with open(os.path.join(args.out_dir, "summary.json"), "w") as f:
+        json.dump(js, f, indent=1, default=lambda o: None if isinstance(o, float) and math.isnan(o) else o)
+
+
+if __name__ == "__main__":
+    main()

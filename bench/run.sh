@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The benchmark suite in one command: builds what it needs, starts mine-server
+# on a free port, measures speed over gRPC next to the Python reference, runs
+# the accuracy sweep (C++ core, Python MINE, KSG on the same samples) and the
+# staircase, and writes CSV/JSON and PNG plots into the results folder.
+#
+#   bench/run.sh --quick                 # ~3 min: short timings, 3 seeds, 4,000 rows
+#   bench/run.sh --out results/full      # ~20-25 min on 2 cores (estimate): 5 seeds, 8,000 rows
+#
+# A benchmark, not a test: it fails only when something does not run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+out=""
+while (($#)); do
+  case "$1" in
+    --quick) quick=1 ;;
+    --out) out="$2"; shift ;;
+    *) echo "usage: bench/run.sh [--quick] [--out results/DIR]" >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ -n "$out" ]] || out="results/$(date -u +%Y%m%d-%H%M%S)$([[ $quick == 1 ]] && echo -quick)"
+mkdir -p "$out/samples"
+out="$(cd "$out" && pwd)"
+
+cpus=$(getconf _NPROCESSORS_ONLN)  # before OMP_NUM_THREADS=1, which GNU nproc obeys
+py=/usr/bin/python3  # Debian's, with python3-torch/scipy/matplotlib (not a pyenv one)
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+
+if ! "$py" -c 'import torch, scipy, matplotlib' 2>/dev/null; then
+  if [[ $(id -u) == 0 ]]; then scripts/install-deps.sh; else
+    echo "bench/run.sh: needs python3-torch python3-scipy python3-matplotlib (scripts/install-deps.sh as root)" >&2
+    exit 1
+  fi
+fi
+
+build=${BUILD_DIR:-build}
+[[ -f "$build/CMakeCache.txt" ]] || cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j"$cpus" --target mine-server mine-grpc-bench mine-matmul-ceiling \
+  mine-accuracy-suite mine-step-profile >/dev/null
+
+if ((quick)); then
+  secs=1; warm=0.5; seeds=3; rows=4000; steps=1000; pysteps=1000; stair_rows=2048
+  cases="d1_rho0.9,d5_rho0.8,d20_rho0.5,d1_rho0.9_cube,d5_rho0.8_asinh,d1_indep"
+  estimators="MINE,MINE_F,SMILE"; stair_est="MINE,SMILE"; mm_secs=0.3
+else
+  # Sized from a partial full run (2 cores, load ~5): ~6 min speed, ~13 min accuracy
+  # (INFONCE dominates), ~5 min Python side; not yet run end to end.
+  secs=5; warm=1; seeds=5; rows=8000; steps=1500; pysteps=1500; stair_rows=5120
+  cases=""; estimators="MINE,MINE_F,INFONCE,SMILE"; stair_est="MINE,MINE_F,INFONCE,SMILE"; mm_secs=1
+fi
+
+{
+  echo "{"
+  echo "  \"date_utc\": \"$(date -u +%FT%TZ)\","
+  echo "  \"quick\": $quick,"
+  echo "  \"nproc\": $cpus,"
+  echo "  \"cpu\": \"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\","
+  echo "  \"loadavg_at_start\": \"$(cut -d' ' -f1-3 /proc/loadavg)\","
+  echo "  \"git\": \"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)\","
+  echo "  \"torch_python\": \"$("$py" -c 'import torch; print(torch.__version__)')\","
+  echo "  \"blas\": \"$(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu 2>/dev/null || echo unknown)\""
+  echo "}"
+} >"$out/machine.json"
+
+log="$out/server.log"
+"$build/server/mine-server" --port 0 --host 127.0.0.1 >"$log" 2>&1 &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q 'listening on' "$log" && break; sleep 0.1; done
+target="localhost:$(sed -n 's/.*listening on [^ ]*:\([0-9]*\) .*/\1/p' "$log")"
+echo "bench: $(head -1 "$log")" >&2
+
+bench() { "$build/bench/mine-grpc-bench" --target "$target" --seconds "$secs" --warmup_seconds "$warm" "$@"; }
+echo "bench: speed (results in $out)" >&2
+# Memory first, on the fresh server: later runs leave freed memory in the
+# allocator, which new sessions would reuse without growing the RSS.
+bench --mode memory --server_pid "$server_pid" --idle_sessions 100 >"$out/memory.csv"
+bench --mode throughput >"$out/speed_server.csv"
+"$py" bench/python/reference_mine.py speed --seconds "$secs" --out "$out/speed_python.csv"
+"$build/bench/mine-matmul-ceiling" --seconds "$mm_secs" >"$out/matmul_ceiling.csv"
+# Where the step's time goes, in process: minimal LibTorch loop, Trainer::Step, Session::RunSlice.
+for shape in "64 2 100-100" "256 20 128-128" "1024 20 128-128"; do
+  set -- $shape
+  "$build/bench/mine-step-profile" --batch "$1" --dim "$2" --hidden "$3" --seconds "$secs"
+done | awk 'NR == 1 || !/^batch/' >"$out/step_profile.csv"
+bench --mode scaling >"$out/scaling.csv"
+bench --mode ingest >"$out/ingest.csv"
+bench --mode latency --seconds "$((quick ? 3 : 10))" >"$out/latency.csv"
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+trap - EXIT
+
+echo "bench: accuracy" >&2
+"$build/bench/mine-accuracy-suite" --out_dir "$out" --seeds "$seeds" --rows "$rows" \
+  --max_steps "$steps" --infonce_max_steps 200 --estimators "$estimators" --cases "$cases" \
+  --staircase_estimators "$stair_est" --staircase_rows_per_level "$stair_rows" 2>"$out/accuracy.log"
+"$py" bench/python/side_by_side.py --out_dir "$out" --steps "$pysteps"
+"$py" bench/python/report.py --out_dir "$out"
+echo "bench: done: $out" >&2
