@@ -14,8 +14,10 @@ namespace {
 
 constexpr char kSessionIdKey[] = "x-session-id";
 
-void PrepareContext(grpc::ClientContext* context, const std::string& session_id) {
+void PrepareContext(grpc::ClientContext* context, const std::string& session_id,
+                    const std::string& bearer_token) {
   context->AddMetadata(kSessionIdKey, session_id);
+  if (!bearer_token.empty()) context->AddMetadata("authorization", "Bearer " + bearer_token);
 }
 
 }  // namespace
@@ -45,7 +47,7 @@ absl::Status MineClient::CallWithRetries(const std::string& what, const std::str
   for (int attempt = 1; attempt <= attempts; ++attempt) {
     if (attempt > 1) absl::SleepFor(backoff.NextDelay());
     grpc::ClientContext context;
-    PrepareContext(&context, session_id);
+    PrepareContext(&context, session_id, options_.bearer_token);
     context.set_deadline(std::chrono::system_clock::now() +
                          absl::ToChronoNanoseconds(options_.timeout));
     status = call(&context);
@@ -147,7 +149,7 @@ absl::StatusOr<std::unique_ptr<SampleStreamWriter>> MineClient::OpenStream(
         absl::StrCat("OpenStream: batch_rows must be >= 1, got ", options.batch_rows));
   }
   auto context = std::make_unique<grpc::ClientContext>();
-  PrepareContext(context.get(), session_id);
+  PrepareContext(context.get(), session_id, options_.bearer_token);
   std::unique_ptr<grpc::ClientReaderWriterInterface<v1::SampleBatch, v1::Estimate>> stream =
       stub_->StreamSamples(context.get());
   if (stream == nullptr) return absl::InternalError("OpenStream: the stub returned no stream");
@@ -158,7 +160,7 @@ absl::StatusOr<std::unique_ptr<SampleStreamWriter>> MineClient::OpenStream(
 absl::Status MineClient::Watch(const std::string& session_id, absl::Duration min_interval,
                                const std::function<bool(const v1::Estimate&)>& callback) {
   grpc::ClientContext context;
-  PrepareContext(&context, session_id);
+  PrepareContext(&context, session_id, options_.bearer_token);
   v1::WatchEstimatesRequest request;
   request.set_session_id(session_id);
   request.set_min_interval_ms(

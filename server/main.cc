@@ -33,6 +33,23 @@ ABSL_FLAG(int64_t, idle_ttl_s, 0,
 ABSL_FLAG(int, shutdown_grace_s, 10,
           "on SIGINT/SIGTERM, seconds calls in flight may take to finish");
 
+// Security (issue 6): TLS, bearer tokens, tenant quotas, the remaining limits.
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain; empty: plaintext");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle; when set, clients must present a certificate it signed (mTLS)");
+ABSL_FLAG(std::string, auth_tokens_file, "",
+          "file of 'token tenant' lines, re-read on SIGHUP; empty: no authentication");
+ABSL_FLAG(int, tenant_max_sessions, 0, "sessions one tenant may hold; 0: no limit");
+ABSL_FLAG(double, tenant_rows_per_s, 0, "rows per second one tenant may ingest; 0: no limit");
+ABSL_FLAG(int, max_hidden_layers, mine::ConfigLimits().max_hidden_layers,
+          "most hidden layers of a statistics network");
+ABSL_FLAG(int, max_hidden_units, mine::ConfigLimits().max_hidden_units,
+          "most units in one hidden layer");
+ABSL_FLAG(int, max_batch_size, mine::ConfigLimits().max_batch_size, "largest training batch");
+ABSL_FLAG(int, max_window_size, mine::ConfigLimits().max_window_size,
+          "largest sample window, in rows");
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Serves mine.v1.MineService: streaming MI estimation over gRPC.");
   absl::ParseCommandLine(argc, argv);
@@ -43,6 +60,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   const int max_message_mb = absl::GetFlag(FLAGS_max_message_mb);
@@ -78,6 +96,15 @@ int main(int argc, char** argv) {
   options.manager.session.max_batch_rows = absl::GetFlag(FLAGS_max_batch_rows);
   options.max_receive_message_bytes = max_message_mb << 20;
   options.idle_ttl = absl::Seconds(idle_ttl_s);
+  options.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                 absl::GetFlag(FLAGS_tls_client_ca)};
+  options.auth_tokens_file = absl::GetFlag(FLAGS_auth_tokens_file);
+  options.tenant_quota = {absl::GetFlag(FLAGS_tenant_max_sessions),
+                          absl::GetFlag(FLAGS_tenant_rows_per_s)};
+  options.manager.limits.max_hidden_layers = absl::GetFlag(FLAGS_max_hidden_layers);
+  options.manager.limits.max_hidden_units = absl::GetFlag(FLAGS_max_hidden_units);
+  options.manager.limits.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
+  options.manager.limits.max_window_size = absl::GetFlag(FLAGS_max_window_size);
   absl::StatusOr<std::unique_ptr<mine::MineServer>> server = mine::MineServer::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "mine-server: %s\n", server.status().ToString().c_str());
@@ -87,9 +114,17 @@ int main(int argc, char** argv) {
               (*server)->address().c_str(), (*server)->manager().pool().threads(),
               blas.library.c_str());
   std::fflush(stdout);
+  std::fprintf(stderr, "mine-server: %s, %s\n", (*server)->tls() ? "TLS" : "plaintext (no TLS)",
+               (*server)->authenticating()
+                   ? "bearer tokens required"
+                   : "OPEN: no --auth_tokens_file, every caller may use every session");
 
   int signal = 0;
-  sigwait(&signals, &signal);
+  while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
+    const absl::Status reloaded = (*server)->ReloadTokens();
+    std::fprintf(stderr, "mine-server: SIGHUP: tokens %s\n",
+                 reloaded.ok() ? "reloaded" : reloaded.ToString().c_str());
+  }
   std::fprintf(stderr, "mine-server: %s received; draining (at most %d s)\n",
                signal == SIGINT ? "SIGINT" : "SIGTERM", absl::GetFlag(FLAGS_shutdown_grace_s));
   (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s)));

@@ -1,5 +1,9 @@
 #include "server/service/mine_server.h"
 
+#include <fstream>
+#include <sstream>
+#include <utility>
+
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -19,13 +23,49 @@ std::string JoinHostPort(const std::string& host, int port) {
   return absl::StrCat(host, ":", port);
 }
 
+absl::StatusOr<std::string> ReadFile(const std::string& what, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", what, " ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const TlsOptions& tls) {
+  if (tls.cert_file.empty()) {
+    if (!tls.key_file.empty() || !tls.client_ca_file.empty()) {
+      return absl::InvalidArgumentError("a TLS key or client CA needs a TLS certificate too");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  if (tls.key_file.empty()) return absl::InvalidArgumentError("a TLS certificate needs its key");
+  absl::StatusOr<std::string> cert = ReadFile("TLS certificate", tls.cert_file);
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadFile("TLS key", tls.key_file);
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!tls.client_ca_file.empty()) {
+    absl::StatusOr<std::string> ca = ReadFile("TLS client CA", tls.client_ca_file);
+    if (!ca.ok()) return ca.status();
+    ssl.pem_root_certs = *ca;
+    ssl.client_certificate_request =
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
 }  // namespace
 
-MineServer::MineServer(const MineServerOptions& options)
+MineServer::MineServer(const MineServerOptions& options, std::unique_ptr<TokenStore> tokens)
     : options_(options),
       manager_(std::make_unique<SessionManager>(options.manager)),
       reaper_(std::make_unique<SessionReaper>(manager_.get(), options.idle_ttl)),
-      context_(std::make_unique<ServiceContext>(manager_.get(), reaper_.get())),
+      tokens_(std::move(tokens)),
+      tenants_(std::make_unique<TenantRegistry>(manager_.get(), options.tenant_quota,
+                                                !tokens_->open())),
+      context_(std::make_unique<ServiceContext>(manager_.get(), reaper_.get(), tokens_.get(),
+                                                tenants_.get())),
       service_(std::make_unique<MineServiceImpl>(context_.get())) {}
 
 absl::StatusOr<std::unique_ptr<MineServer>> MineServer::Start(const MineServerOptions& options) {
@@ -36,7 +76,12 @@ absl::StatusOr<std::unique_ptr<MineServer>> MineServer::Start(const MineServerOp
   if (options.max_receive_message_bytes < 1) {
     return absl::InvalidArgumentError("the maximum message size must be positive");
   }
-  std::unique_ptr<MineServer> server(new MineServer(options));
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      Credentials(options.tls);
+  if (!credentials.ok()) return credentials.status();
+  absl::StatusOr<std::unique_ptr<TokenStore>> tokens = TokenStore::Load(options.auth_tokens_file);
+  if (!tokens.ok()) return tokens.status();
+  std::unique_ptr<MineServer> server(new MineServer(options, *std::move(tokens)));
 
   // Both are process-wide settings that apply to servers built afterwards.
   grpc::EnableDefaultHealthCheckService(true);
@@ -44,7 +89,7 @@ absl::StatusOr<std::unique_ptr<MineServer>> MineServer::Start(const MineServerOp
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(JoinHostPort(options.host, options.port),
-                           grpc::InsecureServerCredentials(), &server->port_);
+                           *credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.RegisterService(server->service_.get());
   server->server_ = builder.BuildAndStart();

@@ -1,6 +1,8 @@
 #include "server/service/mine_service_impl.h"
 
+#include <algorithm>
 #include <memory>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
@@ -42,10 +44,12 @@ grpc::ServerUnaryReactor* MineServiceImpl::CreateSession(grpc::CallbackServerCon
                                                          const v1::CreateSessionRequest* request,
                                                          v1::Session* response) {
   if (context_->draining()) return Reply(call, Draining());
+  absl::StatusOr<std::string> tenant = context_->Authenticate(*call);
+  if (!tenant.ok()) return Reply(call, tenant.status());
   absl::StatusOr<SessionConfig> config = FromProto(request->config());
   if (!config.ok()) return Reply(call, config.status());
   absl::StatusOr<std::shared_ptr<Session>> session =
-      context_->manager().Create(request->session_id(), *config);
+      context_->tenants().Create(*tenant, request->session_id(), *config);
   if (!session.ok()) return Reply(call, session.status());
   context_->reaper().Touch((*session)->id());
   ToProto(**session, response);
@@ -55,8 +59,10 @@ grpc::ServerUnaryReactor* MineServiceImpl::CreateSession(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* MineServiceImpl::GetSession(grpc::CallbackServerContext* call,
                                                       const v1::GetSessionRequest* request,
                                                       v1::Session* response) {
+  absl::StatusOr<std::string> tenant = context_->Authenticate(*call);
+  if (!tenant.ok()) return Reply(call, tenant.status());
   absl::StatusOr<std::shared_ptr<Session>> session =
-      context_->manager().Get(request->session_id());
+      context_->tenants().Find(*tenant, request->session_id());
   if (!session.ok()) return Reply(call, session.status());
   context_->reaper().Touch((*session)->id());
   ToProto(**session, response);
@@ -66,8 +72,10 @@ grpc::ServerUnaryReactor* MineServiceImpl::GetSession(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* MineServiceImpl::ListSessions(grpc::CallbackServerContext* call,
                                                         const v1::ListSessionsRequest* request,
                                                         v1::ListSessionsResponse* response) {
+  absl::StatusOr<std::string> tenant = context_->Authenticate(*call);
+  if (!tenant.ok()) return Reply(call, tenant.status());
   absl::StatusOr<SessionManager::Page> page =
-      context_->manager().List(request->page_size(), request->page_token());
+      context_->tenants().List(*tenant, request->page_size(), request->page_token());
   if (!page.ok()) return Reply(call, page.status());
   for (const std::shared_ptr<Session>& session : page->sessions) {
     ToProto(*session, response->add_sessions());
@@ -79,7 +87,9 @@ grpc::ServerUnaryReactor* MineServiceImpl::ListSessions(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* MineServiceImpl::DeleteSession(grpc::CallbackServerContext* call,
                                                          const v1::DeleteSessionRequest* request,
                                                          v1::DeleteSessionResponse* response) {
-  return Reply(call, context_->manager().Delete(request->session_id()));
+  absl::StatusOr<std::string> tenant = context_->Authenticate(*call);
+  if (!tenant.ok()) return Reply(call, tenant.status());
+  return Reply(call, context_->tenants().Delete(*tenant, request->session_id()));
 }
 
 grpc::ServerBidiReactor<v1::SampleBatch, v1::Estimate>* MineServiceImpl::StreamSamples(
@@ -88,20 +98,32 @@ grpc::ServerBidiReactor<v1::SampleBatch, v1::Estimate>* MineServiceImpl::StreamS
     return new RefusedReactor<grpc::ServerBidiReactor<v1::SampleBatch, v1::Estimate>>(
         Draining());
   }
-  return new StreamSamplesReactor(context_);
+  absl::StatusOr<std::string> tenant = context_->Authenticate(*call);
+  if (!tenant.ok()) {
+    return new RefusedReactor<grpc::ServerBidiReactor<v1::SampleBatch, v1::Estimate>>(
+        ToGrpcStatus(tenant.status()));
+  }
+  return new StreamSamplesReactor(context_, *tenant);
 }
 
 grpc::ServerUnaryReactor* MineServiceImpl::PushSamples(grpc::CallbackServerContext* call,
                                                        const v1::SampleBatch* request,
                                                        v1::PushSamplesResponse* response) {
   if (context_->draining()) return Reply(call, Draining());
+  absl::StatusOr<std::string> tenant = context_->Authenticate(*call);
+  if (!tenant.ok()) return Reply(call, tenant.status());
   if (request->session_id().empty()) {
     return Reply(call, absl::InvalidArgumentError("session_id is empty"));
   }
   absl::StatusOr<std::shared_ptr<Session>> session =
-      context_->manager().Get(request->session_id());
+      context_->tenants().Find(*tenant, request->session_id());
   if (!session.ok()) return Reply(call, session.status());
   context_->reaper().Touch((*session)->id());
+  if (absl::Status quota = context_->tenants().AdmitRows(
+          *tenant, request->x().size() / std::max(1, (*session)->config().x_dim));
+      !quota.ok()) {
+    return Reply(call, quota);
+  }
   // RESOURCE_EXHAUSTED on a full queue goes back to the caller as is.
   absl::StatusOr<IngestResult> result = (*session)->Ingest(
       absl::MakeConstSpan(request->x().data(), request->x().size()),
@@ -116,8 +138,10 @@ grpc::ServerUnaryReactor* MineServiceImpl::PushSamples(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* MineServiceImpl::GetEstimate(grpc::CallbackServerContext* call,
                                                        const v1::GetEstimateRequest* request,
                                                        v1::Estimate* response) {
+  absl::StatusOr<std::string> tenant = context_->Authenticate(*call);
+  if (!tenant.ok()) return Reply(call, tenant.status());
   absl::StatusOr<std::shared_ptr<Session>> session =
-      context_->manager().Get(request->session_id());
+      context_->tenants().Find(*tenant, request->session_id());
   if (!session.ok()) return Reply(call, session.status());
   context_->reaper().Touch((*session)->id());
   ToProto((*session)->latest_estimate(), (*session)->id(), response);
@@ -129,7 +153,12 @@ grpc::ServerWriteReactor<v1::Estimate>* MineServiceImpl::WatchEstimates(
   if (context_->draining()) {
     return new RefusedReactor<grpc::ServerWriteReactor<v1::Estimate>>(Draining());
   }
-  return new WatchEstimatesReactor(context_, *request);
+  absl::StatusOr<std::string> tenant = context_->Authenticate(*call);
+  if (!tenant.ok()) {
+    return new RefusedReactor<grpc::ServerWriteReactor<v1::Estimate>>(
+        ToGrpcStatus(tenant.status()));
+  }
+  return new WatchEstimatesReactor(context_, *request, *tenant);
 }
 
 }  // namespace mine

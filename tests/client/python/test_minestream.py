@@ -6,6 +6,7 @@ import math
 import os
 import signal
 import subprocess
+import time
 import unittest
 
 import grpc
@@ -114,3 +115,75 @@ class MinestreamTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SecureServerTest(unittest.TestCase):
+    """mine-server with --tls_cert/--tls_key and --auth_tokens_file (certificates
+    made by openssl now); the client with tls_ca and token; SIGHUP reloads."""
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls.dir = tempfile.mkdtemp(prefix="mine-tls-")
+        d = cls.dir
+
+        def run(*args):
+            subprocess.run(args, cwd=d, check=True, capture_output=True)
+
+        for name in ("ca", "server"):
+            run("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-out", name + ".key")
+        run("openssl", "req", "-x509", "-new", "-key", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=ca")
+        run("openssl", "req", "-new", "-key", "server.key", "-out", "server.csr", "-subj",
+            "/CN=server")
+        with open(os.path.join(d, "server.ext"), "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext")
+        cls.tokens = os.path.join(d, "tokens")
+        with open(cls.tokens, "w") as f:
+            f.write("python-token-0123456789 acme\n")
+        cls.server = subprocess.Popen(
+            [os.environ["MINE_SERVER"], "--host=127.0.0.1", "--port=0", "--workers=1",
+             "--tls_cert=" + os.path.join(d, "server.pem"),
+             "--tls_key=" + os.path.join(d, "server.key"), "--auth_tokens_file=" + cls.tokens],
+            stdout=subprocess.PIPE, text=True)
+        line = cls.server.stdout.readline()
+        prefix = "mine-server listening on "
+        assert line.startswith(prefix), line
+        cls.target = line[len(prefix):].split(" ")[0]
+        cls.ca = os.path.join(d, "ca.pem")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.send_signal(signal.SIGTERM)
+        cls.server.wait(timeout=30)
+        cls.server.stdout.close()
+
+    def test_token_over_tls(self):
+        with minestream.Client(self.target, tls_ca=self.ca, token="python-token-0123456789",
+                               max_attempts=1) as client:
+            session = client.create_session("py-tls", x_dim=1, z_dim=1, **SMALL)
+            self.assertEqual([s.session_id for s in client.list_sessions()], ["py-tls"])
+            session.delete()
+        with minestream.Client(self.target, tls_ca=self.ca, max_attempts=1) as client:
+            with self.assertRaises(minestream.MineError) as caught:
+                client.list_sessions()
+            self.assertEqual(caught.exception.code, grpc.StatusCode.UNAUTHENTICATED)
+
+    def test_sighup_reloads_tokens(self):
+        with open(self.tokens, "a") as f:
+            f.write("second-token-0123456789 globex\n")
+        self.server.send_signal(signal.SIGHUP)
+        with minestream.Client(self.target, tls_ca=self.ca, token="second-token-0123456789",
+                               max_attempts=1, timeout=5) as client:
+            for _ in range(100):  # the reload is asynchronous
+                try:
+                    self.assertEqual(client.list_sessions(), [])
+                    break
+                except minestream.MineError as error:
+                    self.assertEqual(error.code, grpc.StatusCode.UNAUTHENTICATED)
+                    time.sleep(0.05)
+            else:
+                self.fail("the new token was never accepted")
