@@ -17,6 +17,7 @@
 #include "server/core/session.h"
 #include "server/core/session_config.h"
 #include "server/core/torch_runtime.h"
+#include "server/service/event_log.h"
 #include "server/service/mine_server.h"
 
 ABSL_FLAG(std::string, host, "0.0.0.0", "address to listen on");
@@ -50,6 +51,24 @@ ABSL_FLAG(int, max_batch_size, mine::ConfigLimits().max_batch_size, "largest tra
 ABSL_FLAG(int, max_window_size, mine::ConfigLimits().max_window_size,
           "largest sample window, in rows");
 
+// Operability (issue 6).
+ABSL_FLAG(int, metrics_port, 9464, "Prometheus /metrics port on --host; 0: off");
+ABSL_FLAG(std::string, log_format, "text",
+          "structured event log on stderr, one line per event: text, json or off");
+ABSL_FLAG(int, metrics_session_gauges, 0,
+          "export mine_session_mi_nats{session} for at most this many sessions; 0: none");
+
+namespace {
+
+pthread_t g_main_thread;
+
+// Threads that libraries start before main (OpenBLAS's pool) do not block
+// the signals; one delivered to them comes here and is passed on to the
+// main thread, which blocks it and takes it with sigwait.
+void ForwardToMainThread(int signal) { pthread_kill(g_main_thread, signal); }
+
+}  // namespace
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Serves mine.v1.MineService: streaming MI estimation over gRPC.");
   absl::ParseCommandLine(argc, argv);
@@ -62,6 +81,11 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  g_main_thread = pthread_self();
+  struct sigaction forward = {};
+  forward.sa_handler = ForwardToMainThread;
+  sigemptyset(&forward.sa_mask);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaction(signal, &forward, nullptr);
 
   const int max_message_mb = absl::GetFlag(FLAGS_max_message_mb);
   const int64_t idle_ttl_s = absl::GetFlag(FLAGS_idle_ttl_s);
@@ -78,6 +102,13 @@ int main(int argc, char** argv) {
                  "--max_sessions, --max_dim and --max_batch_rows >= 1\n");
     return 2;
   }
+
+  mine::EventLog::Format log_format;
+  if (!mine::EventLog::ParseFormat(absl::GetFlag(FLAGS_log_format), &log_format)) {
+    std::fprintf(stderr, "mine-server: --log_format must be text, json or off\n");
+    return 2;
+  }
+  mine::EventLog::SetFormat(log_format);
 
   const mine::BlasInfo& blas = mine::InitTorchRuntime();
   if (blas.reference) {
@@ -105,6 +136,9 @@ int main(int argc, char** argv) {
   options.manager.limits.max_hidden_units = absl::GetFlag(FLAGS_max_hidden_units);
   options.manager.limits.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
   options.manager.limits.max_window_size = absl::GetFlag(FLAGS_max_window_size);
+  const int metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  options.metrics_port = metrics_port > 0 ? metrics_port : -1;
+  options.metrics_session_gauges = absl::GetFlag(FLAGS_metrics_session_gauges);
   absl::StatusOr<std::unique_ptr<mine::MineServer>> server = mine::MineServer::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "mine-server: %s\n", server.status().ToString().c_str());
@@ -114,6 +148,10 @@ int main(int argc, char** argv) {
               (*server)->address().c_str(), (*server)->manager().pool().threads(),
               blas.library.c_str());
   std::fflush(stdout);
+  if ((*server)->metrics_port() > 0) {
+    std::fprintf(stderr, "mine-server: metrics on http://%s:%d/metrics\n",
+                 options.host.c_str(), (*server)->metrics_port());
+  }
   std::fprintf(stderr, "mine-server: %s, %s\n", (*server)->tls() ? "TLS" : "plaintext (no TLS)",
                (*server)->authenticating()
                    ? "bearer tokens required"

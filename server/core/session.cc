@@ -220,11 +220,16 @@ bool Session::RunSlice() {
   MaybeRefitQuantiles();
   const bool training = !converged_ && !training_exhausted_;
   if (training) {
-    for (int i = 0; i < options_.steps_per_slice; ++i) {
+    const absl::Time start = absl::Now();
+    int steps = 0;
+    for (int i = 0; i < options_.steps_per_slice; ++i, ++steps) {
       if (!TrainOneStep()) {
         Recover();
         break;
       }
+    }
+    if (options_.observer != nullptr) {
+      options_.observer->OnTrainingSlice(steps, absl::Now() - start);
     }
   }
   if (training || applied > 0 || !has_evaluation_) EvaluateAndPublish();

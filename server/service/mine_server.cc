@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -57,15 +58,22 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const TlsOp
 
 }  // namespace
 
-MineServer::MineServer(const MineServerOptions& options, std::unique_ptr<TokenStore> tokens)
+SessionManagerOptions WithObserver(SessionManagerOptions options, TrainingObserver* observer) {
+  options.session.observer = observer;
+  return options;
+}
+
+MineServer::MineServer(const MineServerOptions& options, std::unique_ptr<TokenStore> tokens,
+                       std::unique_ptr<ServiceMetrics> metrics)
     : options_(options),
-      manager_(std::make_unique<SessionManager>(options.manager)),
+      metrics_(std::move(metrics)),
+      manager_(std::make_unique<SessionManager>(WithObserver(options.manager, metrics_.get()))),
       reaper_(std::make_unique<SessionReaper>(manager_.get(), options.idle_ttl)),
       tokens_(std::move(tokens)),
       tenants_(std::make_unique<TenantRegistry>(manager_.get(), options.tenant_quota,
                                                 !tokens_->open())),
       context_(std::make_unique<ServiceContext>(manager_.get(), reaper_.get(), tokens_.get(),
-                                                tenants_.get())),
+                                                tenants_.get(), metrics_.get())),
       service_(std::make_unique<MineServiceImpl>(context_.get())) {}
 
 absl::StatusOr<std::unique_ptr<MineServer>> MineServer::Start(const MineServerOptions& options) {
@@ -81,7 +89,16 @@ absl::StatusOr<std::unique_ptr<MineServer>> MineServer::Start(const MineServerOp
   if (!credentials.ok()) return credentials.status();
   absl::StatusOr<std::unique_ptr<TokenStore>> tokens = TokenStore::Load(options.auth_tokens_file);
   if (!tokens.ok()) return tokens.status();
-  std::unique_ptr<MineServer> server(new MineServer(options, *std::move(tokens)));
+  MetricsOptions metrics_options;
+  metrics_options.host = options.host;
+  metrics_options.port = options.metrics_port;
+  metrics_options.max_session_gauges = options.metrics_session_gauges;
+  absl::StatusOr<std::unique_ptr<ServiceMetrics>> metrics =
+      ServiceMetrics::Create(metrics_options);
+  if (!metrics.ok()) return metrics.status();
+  std::unique_ptr<MineServer> server(
+      new MineServer(options, *std::move(tokens), *std::move(metrics)));
+  server->metrics_->Attach(server->manager_.get());
 
   // Both are process-wide settings that apply to servers built afterwards.
   grpc::EnableDefaultHealthCheckService(true);
@@ -92,6 +109,9 @@ absl::StatusOr<std::unique_ptr<MineServer>> MineServer::Start(const MineServerOp
                            *credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.RegisterService(server->service_.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(server->metrics_->InterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat(
@@ -127,6 +147,7 @@ void MineServer::Shutdown(absl::Duration grace) {
 
 MineServer::~MineServer() {
   Shutdown(absl::ZeroDuration());
+  metrics_->Attach(nullptr);  // scrapes stop reading the sessions
   // Members go in reverse order: server, service, context (its scheduler),
   // reaper, and last the manager, which closes the sessions.
 }

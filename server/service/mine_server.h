@@ -10,6 +10,7 @@
 #include "server/core/session_manager.h"
 #include "server/service/mine_service_impl.h"
 #include "server/service/service_context.h"
+#include "server/service/service_metrics.h"
 #include "server/service/session_reaper.h"
 #include "server/service/tenant_registry.h"
 #include "server/service/token_store.h"
@@ -34,6 +35,10 @@ struct MineServerOptions {
   // `token tenant` lines (see TokenStore); empty: open, no authentication.
   std::string auth_tokens_file;
   TenantQuota tenant_quota;
+  // Prometheus /metrics on host:metrics_port; -1: off, 0: any free port.
+  int metrics_port = -1;
+  // Per-session MI gauges for at most this many sessions; 0: none.
+  int metrics_session_gauges = 0;
 };
 
 // A running mine-server: the core (SessionManager and its workers), the
@@ -60,6 +65,8 @@ class MineServer {
   bool authenticating() const { return !tokens_->open(); }
   // Re-reads the tokens file (SIGHUP); on error the old tokens stay.
   absl::Status ReloadTokens() { return tokens_->Reload(); }
+  // The port /metrics is served on; 0 when off.
+  int metrics_port() const { return metrics_->port(); }
 
   // Health goes NOT_SERVING, new streams and session creation are refused
   // with UNAVAILABLE, watchers end with UNAVAILABLE; calls in flight may
@@ -68,10 +75,12 @@ class MineServer {
   void Shutdown(absl::Duration grace);
 
  private:
-  MineServer(const MineServerOptions& options, std::unique_ptr<TokenStore> tokens);
+  MineServer(const MineServerOptions& options, std::unique_ptr<TokenStore> tokens,
+             std::unique_ptr<ServiceMetrics> metrics);
 
   const MineServerOptions options_;
   int port_ = 0;
+  std::unique_ptr<ServiceMetrics> metrics_;  // first in, last out: sessions report to it
   std::unique_ptr<SessionManager> manager_;
   std::unique_ptr<SessionReaper> reaper_;
   std::unique_ptr<TokenStore> tokens_;

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
+#include "server/service/event_log.h"
 #include "server/service/grpc_status.h"
 #include "server/service/proto_convert.h"
 #include "server/service/stream_samples_reactor.h"
@@ -30,6 +31,19 @@ grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* call, const absl::S
   return Reply(call, ToGrpcStatus(status));
 }
 
+// The caller's tenant; a refusal is logged (peer and method, never the token).
+absl::StatusOr<std::string> Authenticate(ServiceContext* context,
+                                         grpc::CallbackServerContext* call,
+                                         absl::string_view method) {
+  absl::StatusOr<std::string> tenant = context->Authenticate(*call);
+  if (!tenant.ok()) {
+    EventLog::Write("auth_refused", {{"method", std::string(method)},
+                                     {"peer", call->peer()},
+                                     {"reason", std::string(tenant.status().message())}});
+  }
+  return tenant;
+}
+
 // A stream refused before it starts.
 template <typename Reactor>
 class RefusedReactor : public Reactor {
@@ -44,7 +58,7 @@ grpc::ServerUnaryReactor* MineServiceImpl::CreateSession(grpc::CallbackServerCon
                                                          const v1::CreateSessionRequest* request,
                                                          v1::Session* response) {
   if (context_->draining()) return Reply(call, Draining());
-  absl::StatusOr<std::string> tenant = context_->Authenticate(*call);
+  absl::StatusOr<std::string> tenant = Authenticate(context_, call, "CreateSession");
   if (!tenant.ok()) return Reply(call, tenant.status());
   absl::StatusOr<SessionConfig> config = FromProto(request->config());
   if (!config.ok()) return Reply(call, config.status());
@@ -52,6 +66,10 @@ grpc::ServerUnaryReactor* MineServiceImpl::CreateSession(grpc::CallbackServerCon
       context_->tenants().Create(*tenant, request->session_id(), *config);
   if (!session.ok()) return Reply(call, session.status());
   context_->reaper().Touch((*session)->id());
+  EventLog::Write("session_created", {{"session", (*session)->id()},
+                                      {"tenant", *tenant},
+                                      {"peer", call->peer()},
+                                      {"config", DescribeConfig((*session)->config())}});
   ToProto(**session, response);
   return Reply(call, grpc::Status::OK);
 }
@@ -59,7 +77,7 @@ grpc::ServerUnaryReactor* MineServiceImpl::CreateSession(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* MineServiceImpl::GetSession(grpc::CallbackServerContext* call,
                                                       const v1::GetSessionRequest* request,
                                                       v1::Session* response) {
-  absl::StatusOr<std::string> tenant = context_->Authenticate(*call);
+  absl::StatusOr<std::string> tenant = Authenticate(context_, call, "GetSession");
   if (!tenant.ok()) return Reply(call, tenant.status());
   absl::StatusOr<std::shared_ptr<Session>> session =
       context_->tenants().Find(*tenant, request->session_id());
@@ -72,7 +90,7 @@ grpc::ServerUnaryReactor* MineServiceImpl::GetSession(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* MineServiceImpl::ListSessions(grpc::CallbackServerContext* call,
                                                         const v1::ListSessionsRequest* request,
                                                         v1::ListSessionsResponse* response) {
-  absl::StatusOr<std::string> tenant = context_->Authenticate(*call);
+  absl::StatusOr<std::string> tenant = Authenticate(context_, call, "ListSessions");
   if (!tenant.ok()) return Reply(call, tenant.status());
   absl::StatusOr<SessionManager::Page> page =
       context_->tenants().List(*tenant, request->page_size(), request->page_token());
@@ -87,9 +105,15 @@ grpc::ServerUnaryReactor* MineServiceImpl::ListSessions(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* MineServiceImpl::DeleteSession(grpc::CallbackServerContext* call,
                                                          const v1::DeleteSessionRequest* request,
                                                          v1::DeleteSessionResponse* response) {
-  absl::StatusOr<std::string> tenant = context_->Authenticate(*call);
+  absl::StatusOr<std::string> tenant = Authenticate(context_, call, "DeleteSession");
   if (!tenant.ok()) return Reply(call, tenant.status());
-  return Reply(call, context_->tenants().Delete(*tenant, request->session_id()));
+  const absl::Status deleted = context_->tenants().Delete(*tenant, request->session_id());
+  if (deleted.ok()) {
+    EventLog::Write("session_deleted", {{"session", request->session_id()},
+                                        {"tenant", *tenant},
+                                        {"peer", call->peer()}});
+  }
+  return Reply(call, deleted);
 }
 
 grpc::ServerBidiReactor<v1::SampleBatch, v1::Estimate>* MineServiceImpl::StreamSamples(
@@ -98,7 +122,7 @@ grpc::ServerBidiReactor<v1::SampleBatch, v1::Estimate>* MineServiceImpl::StreamS
     return new RefusedReactor<grpc::ServerBidiReactor<v1::SampleBatch, v1::Estimate>>(
         Draining());
   }
-  absl::StatusOr<std::string> tenant = context_->Authenticate(*call);
+  absl::StatusOr<std::string> tenant = Authenticate(context_, call, "StreamSamples");
   if (!tenant.ok()) {
     return new RefusedReactor<grpc::ServerBidiReactor<v1::SampleBatch, v1::Estimate>>(
         ToGrpcStatus(tenant.status()));
@@ -110,7 +134,7 @@ grpc::ServerUnaryReactor* MineServiceImpl::PushSamples(grpc::CallbackServerConte
                                                        const v1::SampleBatch* request,
                                                        v1::PushSamplesResponse* response) {
   if (context_->draining()) return Reply(call, Draining());
-  absl::StatusOr<std::string> tenant = context_->Authenticate(*call);
+  absl::StatusOr<std::string> tenant = Authenticate(context_, call, "PushSamples");
   if (!tenant.ok()) return Reply(call, tenant.status());
   if (request->session_id().empty()) {
     return Reply(call, absl::InvalidArgumentError("session_id is empty"));
@@ -122,12 +146,14 @@ grpc::ServerUnaryReactor* MineServiceImpl::PushSamples(grpc::CallbackServerConte
   if (absl::Status quota = context_->tenants().AdmitRows(
           *tenant, request->x().size() / std::max(1, (*session)->config().x_dim));
       !quota.ok()) {
+    context_->RecordIngest(quota, 0);
     return Reply(call, quota);
   }
   // RESOURCE_EXHAUSTED on a full queue goes back to the caller as is.
   absl::StatusOr<IngestResult> result = (*session)->Ingest(
       absl::MakeConstSpan(request->x().data(), request->x().size()),
       absl::MakeConstSpan(request->z().data(), request->z().size()), request->sequence());
+  context_->RecordIngest(result.status(), result.ok() ? result->accepted_rows : 0);
   if (!result.ok()) return Reply(call, result.status());
   response->set_accepted_rows(result->accepted_rows);
   response->set_samples_seen(result->samples_seen);
@@ -138,7 +164,7 @@ grpc::ServerUnaryReactor* MineServiceImpl::PushSamples(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* MineServiceImpl::GetEstimate(grpc::CallbackServerContext* call,
                                                        const v1::GetEstimateRequest* request,
                                                        v1::Estimate* response) {
-  absl::StatusOr<std::string> tenant = context_->Authenticate(*call);
+  absl::StatusOr<std::string> tenant = Authenticate(context_, call, "GetEstimate");
   if (!tenant.ok()) return Reply(call, tenant.status());
   absl::StatusOr<std::shared_ptr<Session>> session =
       context_->tenants().Find(*tenant, request->session_id());
@@ -153,7 +179,7 @@ grpc::ServerWriteReactor<v1::Estimate>* MineServiceImpl::WatchEstimates(
   if (context_->draining()) {
     return new RefusedReactor<grpc::ServerWriteReactor<v1::Estimate>>(Draining());
   }
-  absl::StatusOr<std::string> tenant = context_->Authenticate(*call);
+  absl::StatusOr<std::string> tenant = Authenticate(context_, call, "WatchEstimates");
   if (!tenant.ok()) {
     return new RefusedReactor<grpc::ServerWriteReactor<v1::Estimate>>(
         ToGrpcStatus(tenant.status()));

@@ -12,6 +12,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/core/session_manager.h"
 #include "server/service/scheduler.h"
+#include "server/service/service_metrics.h"
 #include "server/service/session_reaper.h"
 #include "server/service/tenant_registry.h"
 #include "server/service/token_store.h"
@@ -33,14 +34,16 @@ class Drainable {
 class ServiceContext {
  public:
   ServiceContext(SessionManager* manager, SessionReaper* reaper,
-                 const TokenStore* tokens = nullptr, TenantRegistry* tenants = nullptr)
+                 const TokenStore* tokens = nullptr, TenantRegistry* tenants = nullptr,
+                 ServiceMetrics* metrics = nullptr)
       : manager_(manager),
         reaper_(reaper),
         tokens_(tokens),
         own_tenants_(tenants == nullptr
                          ? std::make_unique<TenantRegistry>(manager, TenantQuota(), false)
                          : nullptr),
-        tenants_(tenants == nullptr ? own_tenants_.get() : tenants) {}
+        tenants_(tenants == nullptr ? own_tenants_.get() : tenants),
+        metrics_(metrics) {}
   ServiceContext(const ServiceContext&) = delete;
   ServiceContext& operator=(const ServiceContext&) = delete;
 
@@ -49,6 +52,16 @@ class ServiceContext {
   Scheduler& scheduler() { return scheduler_; }
   // Session access on behalf of a tenant: use it, not manager(), in handlers.
   TenantRegistry& tenants() { return *tenants_; }
+
+  // Counts a batch's outcome: rows accepted or the reason it was refused.
+  void RecordIngest(const absl::Status& status, int64_t accepted_rows) {
+    if (metrics_ == nullptr) return;
+    if (status.ok()) {
+      metrics_->OnRowsIngested(accepted_rows);
+    } else {
+      metrics_->OnBatchRejected(status);
+    }
+  }
 
   // The caller's tenant from its `authorization: Bearer <token>` metadata;
   // UNAUTHENTICATED when it is missing or wrong. "" when the service is open.
@@ -88,6 +101,7 @@ class ServiceContext {
   const TokenStore* const tokens_;
   const std::unique_ptr<TenantRegistry> own_tenants_;
   TenantRegistry* const tenants_;
+  ServiceMetrics* const metrics_;  // may be null
   Scheduler scheduler_;
   std::atomic<bool> draining_{false};
   absl::Mutex mu_;

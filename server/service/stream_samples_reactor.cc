@@ -50,6 +50,7 @@ void StreamSamplesReactor::OnReadDone(bool ok) {
   if (absl::Status quota = context_->tenants().AdmitRows(
           tenant_, request_.x().size() / std::max(1, session->config().x_dim));
       !quota.ok()) {
+    context_->RecordIngest(quota, 0);
     EndWith(ToGrpcStatus(quota));
     return;
   }
@@ -92,6 +93,10 @@ void StreamSamplesReactor::TryIngest() {
       session->Ingest(absl::MakeConstSpan(request_.x().data(), request_.x().size()),
                       absl::MakeConstSpan(request_.z().data(), request_.z().size()),
                       request_.sequence());
+  if (result.ok() || result.status().code() != absl::StatusCode::kResourceExhausted) {
+    // A full queue is retried below, not refused.
+    context_->RecordIngest(result.status(), result.ok() ? result->accepted_rows : 0);
+  }
   if (result.ok()) {
     OnEstimate(session->latest_estimate());
     {

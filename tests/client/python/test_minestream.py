@@ -28,7 +28,8 @@ class MinestreamTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.server = subprocess.Popen(
-            [os.environ["MINE_SERVER"], "--host=127.0.0.1", "--port=0", "--workers=2"],
+            [os.environ["MINE_SERVER"], "--host=127.0.0.1", "--port=0", "--workers=2",
+             "--metrics_port=0"],
             stdout=subprocess.PIPE, text=True)
         line = cls.server.stdout.readline()
         prefix = "mine-server listening on "
@@ -146,6 +147,7 @@ class SecureServerTest(unittest.TestCase):
             f.write("python-token-0123456789 acme\n")
         cls.server = subprocess.Popen(
             [os.environ["MINE_SERVER"], "--host=127.0.0.1", "--port=0", "--workers=1",
+             "--metrics_port=0",
              "--tls_cert=" + os.path.join(d, "server.pem"),
              "--tls_key=" + os.path.join(d, "server.key"), "--auth_tokens_file=" + cls.tokens],
             stdout=subprocess.PIPE, text=True)
@@ -187,3 +189,55 @@ class SecureServerTest(unittest.TestCase):
                     time.sleep(0.05)
             else:
                 self.fail("the new token was never accepted")
+
+
+def _raw(value):
+    return value
+
+
+class HealthAndReflectionTest(unittest.TestCase):
+    """grpc.health.v1 and grpc.reflection.v1alpha through raw calls (Debian's
+    python3-grpcio ships neither stub): SERVING after start for "" and
+    mine.v1.MineService, NOT_SERVING to a health watcher once SIGTERM starts the
+    drain; reflection lists the services."""
+
+    def setUp(self):
+        self.server = subprocess.Popen(
+            [os.environ["MINE_SERVER"], "--host=127.0.0.1", "--port=0", "--workers=1",
+             "--metrics_port=0", "--shutdown_grace_s=5"],
+            stdout=subprocess.PIPE, text=True)
+        line = self.server.stdout.readline()
+        prefix = "mine-server listening on "
+        assert line.startswith(prefix), line
+        self.channel = grpc.insecure_channel(line[len(prefix):].split(" ")[0])
+
+    def tearDown(self):
+        self.channel.close()
+        if self.server.poll() is None:
+            self.server.send_signal(signal.SIGTERM)
+        self.server.wait(timeout=30)
+        self.server.stdout.close()
+
+    @staticmethod
+    def _health_request(service):
+        name = service.encode()
+        return b"\x0a" + bytes([len(name)]) + name if name else b""
+
+    def test_health_serving_then_not_serving_while_draining(self):
+        check = self.channel.unary_unary("/grpc.health.v1.Health/Check", _raw, _raw)
+        for service in ("", "mine.v1.MineService"):
+            self.assertEqual(check(self._health_request(service), timeout=10), b"\x08\x01")
+        watch = self.channel.unary_stream("/grpc.health.v1.Health/Watch", _raw, _raw)
+        updates = watch(self._health_request("mine.v1.MineService"))
+        self.assertEqual(next(updates), b"\x08\x01")  # SERVING
+        self.server.send_signal(signal.SIGTERM)
+        self.assertEqual(next(updates), b"\x08\x02")  # NOT_SERVING
+        self.assertEqual(self.server.wait(timeout=30), 0)
+
+    def test_reflection_lists_the_services(self):
+        info = self.channel.stream_stream(
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", _raw, _raw)
+        # ServerReflectionRequest{list_services: ""} is field 7, length 0.
+        response = next(info(iter([b"\x3a\x00"]), timeout=10))
+        self.assertIn(b"mine.v1.MineService", response)
+        self.assertIn(b"grpc.health.v1.Health", response)
