@@ -66,7 +66,7 @@ fi
 } >"$out/machine.json"
 
 log="$out/server.log"
-"$build/server/mine-server" --port 0 --host 127.0.0.1 >"$log" 2>&1 &
+"$build/server/mine-server" --port 0 --host 127.0.0.1 --state_dir= --metrics_port=0 >"$log" 2>&1 &
 server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q 'listening on' "$log" && break; sleep 0.1; done

@@ -14,8 +14,10 @@ namespace {
 
 constexpr char kSessionIdKey[] = "x-session-id";
 
-void PrepareContext(grpc::ClientContext* context, const std::string& session_id) {
+void PrepareContext(grpc::ClientContext* context, const std::string& session_id,
+                    const std::string& bearer_token) {
   context->AddMetadata(kSessionIdKey, session_id);
+  if (!bearer_token.empty()) context->AddMetadata("authorization", "Bearer " + bearer_token);
 }
 
 }  // namespace
@@ -45,7 +47,7 @@ absl::Status MineClient::CallWithRetries(const std::string& what, const std::str
   for (int attempt = 1; attempt <= attempts; ++attempt) {
     if (attempt > 1) absl::SleepFor(backoff.NextDelay());
     grpc::ClientContext context;
-    PrepareContext(&context, session_id);
+    PrepareContext(&context, session_id, options_.bearer_token);
     context.set_deadline(std::chrono::system_clock::now() +
                          absl::ToChronoNanoseconds(options_.timeout));
     status = call(&context);
@@ -149,7 +151,7 @@ absl::StatusOr<std::unique_ptr<SampleStreamWriter>> MineClient::OpenStream(
   auto open = [this, session_id]() -> absl::StatusOr<SampleStreamWriter::Call> {
     SampleStreamWriter::Call call;
     call.context = std::make_unique<grpc::ClientContext>();
-    PrepareContext(call.context.get(), session_id);
+    PrepareContext(call.context.get(), session_id, options_.bearer_token);
     call.stream = stub_->StreamSamples(call.context.get());
     if (call.stream == nullptr) return absl::InternalError("OpenStream: the stub returned no stream");
     return call;
@@ -177,7 +179,7 @@ absl::StatusOr<std::unique_ptr<SampleStreamWriter>> MineClient::OpenStream(
 absl::Status MineClient::Watch(const std::string& session_id, absl::Duration min_interval,
                                const std::function<bool(const v1::Estimate&)>& callback) {
   grpc::ClientContext context;
-  PrepareContext(&context, session_id);
+  PrepareContext(&context, session_id, options_.bearer_token);
   v1::WatchEstimatesRequest request;
   request.set_session_id(session_id);
   request.set_min_interval_ms(

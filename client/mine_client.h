@@ -6,6 +6,7 @@
 // code kept.
 //
 //   MineClient client(grpc::CreateChannel("localhost:50051", grpc::InsecureChannelCredentials()));
+//   (TLS: MakeChannel in client/channel_factory.h; a token: MineClientOptions::bearer_token.)
 //   absl::StatusOr<v1::Session> session = client.CreateSession("s1", config);
 //   auto writer = client.OpenStream("s1");  // (*writer)->WriteRows(...); (*writer)->Finish();
 
@@ -39,6 +40,8 @@ struct MineClientOptions {
   double jitter = 0.2;
   // Seed of the jitter; 0: random.
   uint64_t jitter_seed = 0;
+  // Sent as `authorization: Bearer <token>` on every call; empty: none.
+  std::string bearer_token;
 };
 
 // Wraps a MineService stub. Every call sends `x-session-id` request metadata

@@ -11,6 +11,8 @@ packages=(
   libabsl-dev
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
+  openssl                       # tests make TLS certificates at run time
+  prometheus-cpp-dev            # mine-server metrics
   python3 python3-grpcio python3-numpy
   python3-torch python3-scipy python3-matplotlib   # bench/: Python reference, KSG, plots
 )

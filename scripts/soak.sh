@@ -12,7 +12,7 @@ streams=${STREAMS:-64}
 total=${SECONDS_TOTAL:-600}
 cli=$root/build/client/cli/mine-cli
 work=$(mktemp -d)
-"$root/build/server/mine-server" --host 127.0.0.1 --port 0 --state_dir "$work/state" \
+"$root/build/server/mine-server" --host 127.0.0.1 --port 0 --metrics_port 0 --state_dir "$work/state" \
   --checkpoint_interval_s 10 >"$work/server.out" 2>"$work/server.err" &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT

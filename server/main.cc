@@ -18,6 +18,7 @@
 #include "server/core/session.h"
 #include "server/core/session_config.h"
 #include "server/core/torch_runtime.h"
+#include "server/service/event_log.h"
 #include "server/service/mine_server.h"
 
 ABSL_FLAG(std::string, host, "0.0.0.0", "address to listen on");
@@ -49,6 +50,41 @@ ABSL_FLAG(int64_t, idle_evict_s, 0,
           "with a --state_dir, sessions unused for this many seconds (no call, stream or "
           "watcher) are checkpointed and leave memory, and load back on next use; 0: never");
 
+// Security (issue 6): TLS, bearer tokens, tenant quotas, the remaining limits.
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain; empty: plaintext");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle; when set, clients must present a certificate it signed (mTLS)");
+ABSL_FLAG(std::string, auth_tokens_file, "",
+          "file of 'token tenant' lines, re-read on SIGHUP; empty: no authentication");
+ABSL_FLAG(int, tenant_max_sessions, 0, "sessions one tenant may hold; 0: no limit");
+ABSL_FLAG(double, tenant_rows_per_s, 0, "rows per second one tenant may ingest; 0: no limit");
+ABSL_FLAG(int, max_hidden_layers, mine::ConfigLimits().max_hidden_layers,
+          "most hidden layers of a statistics network");
+ABSL_FLAG(int, max_hidden_units, mine::ConfigLimits().max_hidden_units,
+          "most units in one hidden layer");
+ABSL_FLAG(int, max_batch_size, mine::ConfigLimits().max_batch_size, "largest training batch");
+ABSL_FLAG(int, max_window_size, mine::ConfigLimits().max_window_size,
+          "largest sample window, in rows");
+
+// Operability (issue 6).
+ABSL_FLAG(int, metrics_port, 9464, "Prometheus /metrics port on --host; 0: off");
+ABSL_FLAG(std::string, log_format, "text",
+          "structured event log on stderr, one line per event: text, json or off");
+ABSL_FLAG(int, metrics_session_gauges, 0,
+          "export mine_session_mi_nats{session} for at most this many sessions; 0: none");
+
+namespace {
+
+pthread_t g_main_thread;
+
+// Threads that libraries start before main (OpenBLAS's pool) do not block
+// the signals; one delivered to them comes here and is passed on to the
+// main thread, which blocks it and takes it with sigwait.
+void ForwardToMainThread(int signal) { pthread_kill(g_main_thread, signal); }
+
+}  // namespace
+
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Serves mine.v1.MineService: streaming MI estimation over gRPC.");
   absl::ParseCommandLine(argc, argv);
@@ -59,7 +95,13 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  g_main_thread = pthread_self();
+  struct sigaction forward = {};
+  forward.sa_handler = ForwardToMainThread;
+  sigemptyset(&forward.sa_mask);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaction(signal, &forward, nullptr);
 
   const int max_message_mb = absl::GetFlag(FLAGS_max_message_mb);
   const int64_t idle_ttl_s = absl::GetFlag(FLAGS_idle_ttl_s);
@@ -90,6 +132,13 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  mine::EventLog::Format log_format;
+  if (!mine::EventLog::ParseFormat(absl::GetFlag(FLAGS_log_format), &log_format)) {
+    std::fprintf(stderr, "mine-server: --log_format must be text, json or off\n");
+    return 2;
+  }
+  mine::EventLog::SetFormat(log_format);
+
   const mine::BlasInfo& blas = mine::InitTorchRuntime();
   if (blas.reference) {
     std::fprintf(stderr,
@@ -113,6 +162,18 @@ int main(int argc, char** argv) {
   persistence.fsync_interval = absl::Milliseconds(absl::GetFlag(FLAGS_fsync_interval_ms));
   persistence.checkpoint_interval = absl::Seconds(absl::GetFlag(FLAGS_checkpoint_interval_s));
   persistence.idle_evict = absl::Seconds(absl::GetFlag(FLAGS_idle_evict_s));
+  options.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                 absl::GetFlag(FLAGS_tls_client_ca)};
+  options.auth_tokens_file = absl::GetFlag(FLAGS_auth_tokens_file);
+  options.tenant_quota = {absl::GetFlag(FLAGS_tenant_max_sessions),
+                          absl::GetFlag(FLAGS_tenant_rows_per_s)};
+  options.manager.limits.max_hidden_layers = absl::GetFlag(FLAGS_max_hidden_layers);
+  options.manager.limits.max_hidden_units = absl::GetFlag(FLAGS_max_hidden_units);
+  options.manager.limits.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
+  options.manager.limits.max_window_size = absl::GetFlag(FLAGS_max_window_size);
+  const int metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  options.metrics_port = metrics_port > 0 ? metrics_port : -1;
+  options.metrics_session_gauges = absl::GetFlag(FLAGS_metrics_session_gauges);
   absl::StatusOr<std::unique_ptr<mine::MineServer>> server = mine::MineServer::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "mine-server: %s\n", server.status().ToString().c_str());
@@ -122,9 +183,21 @@ int main(int argc, char** argv) {
               (*server)->address().c_str(), (*server)->manager().pool().threads(),
               blas.library.c_str());
   std::fflush(stdout);
+  if ((*server)->metrics_port() > 0) {
+    std::fprintf(stderr, "mine-server: metrics on http://%s:%d/metrics\n",
+                 options.host.c_str(), (*server)->metrics_port());
+  }
+  std::fprintf(stderr, "mine-server: %s, %s\n", (*server)->tls() ? "TLS" : "plaintext (no TLS)",
+               (*server)->authenticating()
+                   ? "bearer tokens required"
+                   : "OPEN: no --auth_tokens_file, every caller may use every session");
 
   int signal = 0;
-  sigwait(&signals, &signal);
+  while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
+    const absl::Status reloaded = (*server)->ReloadTokens();
+    std::fprintf(stderr, "mine-server: SIGHUP: tokens %s\n",
+                 reloaded.ok() ? "reloaded" : reloaded.ToString().c_str());
+  }
   const int drain_s = std::min(absl::GetFlag(FLAGS_drain_s), absl::GetFlag(FLAGS_shutdown_grace_s));
   std::fprintf(stderr, "mine-server: %s received; draining (at most %d s), then checkpointing\n",
                signal == SIGINT ? "SIGINT" : "SIGTERM", drain_s);

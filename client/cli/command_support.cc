@@ -10,8 +10,8 @@ namespace mine::cli {
 std::unique_ptr<MineClient> MakeClient(const CommandContext& context) {
   MineClientOptions options;
   options.timeout = context.timeout;
-  return std::make_unique<MineClient>(
-      grpc::CreateChannel(context.target, grpc::InsecureChannelCredentials()), options);
+  options.bearer_token = context.token;
+  return std::make_unique<MineClient>(context.channel, options);
 }
 
 std::string SessionIdArg(const CommandContext& context) {

@@ -1,6 +1,7 @@
 #ifndef CLIENT_CLI_COMMANDS_H_
 #define CLIENT_CLI_COMMANDS_H_
 
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "absl/time/time.h"
 #include "client/cli/command_line.h"
 #include "client/cli/output_formatter.h"
+#include "grpcpp/grpcpp.h"
 
 namespace mine::cli {
 
@@ -19,6 +21,8 @@ struct CommandContext {
   std::string target;
   absl::Duration timeout;
   OutputFormatter* out;
+  std::shared_ptr<grpc::Channel> channel;  // to target: plaintext or TLS (--tls-*)
+  std::string token;                       // --token; empty: none
 };
 
 // Flags each subcommand accepts beyond the global ones.

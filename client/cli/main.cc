@@ -2,12 +2,14 @@
 // streams, estimates, watches, health) and a generator of samples with known
 // mutual information. `mine-cli --help` lists everything.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "client/channel_factory.h"
 #include "client/cli/commands.h"
 #include "client/cli/exit_codes.h"
 
@@ -45,6 +47,11 @@ commands:
 global flags:
   --target HOST:PORT   server address (default localhost:50051)
   --timeout SECONDS    deadline of each call (default 10)
+  --tls-ca FILE        verify the server with this PEM CA (turns TLS on)
+  --tls-cert FILE      client certificate for mutual TLS (with --tls-key; turns TLS on)
+  --tls-key FILE       private key of --tls-cert
+  --tls                TLS with the system's CA roots
+  --token TOKEN        bearer token (default: $MINE_TOKEN); sent as authorization metadata
   --output FORMAT      json (newline-delimited; default when stdout is not a TTY), csv or text
                        (default on a TTY: a live progress line while pushing or streaming)
 
@@ -95,8 +102,10 @@ int main(int argc, char** argv) {
     }
   }
   std::set<std::string> known = FlagsOf(command);
-  known.insert({"target", "timeout", "output"});
-  absl::StatusOr<CommandLine> flags = CommandLine::Parse(args, known, BoolFlagsOf(command));
+  known.insert({"target", "timeout", "output", "tls-ca", "tls-cert", "tls-key", "tls", "token"});
+  std::set<std::string> bool_flags = BoolFlagsOf(command);
+  bool_flags.insert("tls");
+  absl::StatusOr<CommandLine> flags = CommandLine::Parse(args, known, bool_flags);
   if (!flags.ok()) return UsageError(command, std::string(flags.status().message()));
   absl::StatusOr<double> timeout = flags->Double("timeout", 10);
   if (!timeout.ok() || *timeout <= 0) {
@@ -105,7 +114,16 @@ int main(int argc, char** argv) {
   absl::StatusOr<OutputFormat> format = OutputFormatter::ParseFormat(flags->String("output"));
   if (!format.ok()) return UsageError(command, std::string(format.status().message()));
   OutputFormatter out(*format);
-  CommandContext context{command, &*flags, flags->String("target", "localhost:50051"),
-                         absl::Seconds(*timeout), &out};
+  mine::ChannelOptions channel_options;
+  channel_options.target = flags->String("target", "localhost:50051");
+  channel_options.tls = flags->Bool("tls");
+  channel_options.ca_file = flags->String("tls-ca");
+  channel_options.cert_file = flags->String("tls-cert");
+  channel_options.key_file = flags->String("tls-key");
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = mine::MakeChannel(channel_options);
+  if (!channel.ok()) return UsageError(command, std::string(channel.status().message()));
+  const char* env_token = std::getenv("MINE_TOKEN");
+  CommandContext context{command, &*flags, channel_options.target, absl::Seconds(*timeout), &out,
+                         *channel, flags->String("token", env_token == nullptr ? "" : env_token)};
   return it->second(context);
 }

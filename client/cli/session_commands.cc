@@ -96,7 +96,7 @@ int RunWatch(const CommandContext& context) {
 
 int RunHealth(const CommandContext& context) {
   const std::string service = context.flags->String("service");
-  HealthChecker health(grpc::CreateChannel(context.target, grpc::InsecureChannelCredentials()));
+  HealthChecker health(context.channel);
   absl::StatusOr<std::string> status = health.Check(service, context.timeout);
   if (!status.ok()) return ReportError(status.status(), context.target);
   context.out->PrintHealth(service, *status);

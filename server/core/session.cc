@@ -239,16 +239,22 @@ bool Session::RunSlice() {
   MaybeRefitQuantiles();
   bool evaluation_due = applied > 0 || !has_evaluation_;
   if (!converged_ && !training_exhausted_) {
-    const absl::Time deadline = absl::Now() + options_.max_slice_duration;
+    const absl::Time start = absl::Now();
+    const absl::Time deadline = start + options_.max_slice_duration;
+    int steps = 0;
     while (steps_since_evaluation_ < options_.steps_per_slice) {
       if (!TrainOneStep()) {
         Recover();
         break;
       }
       ++steps_since_evaluation_;
+      ++steps;
       if (absl::Now() >= deadline) break;
     }
     evaluation_due |= steps_since_evaluation_ >= options_.steps_per_slice;
+    if (options_.observer != nullptr) {
+      options_.observer->OnTrainingSlice(steps, absl::Now() - start);
+    }
   }
   if (evaluation_due) {
     steps_since_evaluation_ = 0;

@@ -23,6 +23,7 @@
 #include "server/core/running_moments.h"
 #include "server/core/sample_window.h"
 #include "server/core/session_config.h"
+#include "server/core/training_observer.h"
 #include "server/core/worker_pool.h"
 
 namespace mine {
@@ -47,6 +48,7 @@ struct SessionOptions {
   int plateau_span = PlateauDetector::kDefaultSpan;  // evaluations per half, see PlateauDetector
   int64_t min_holdout_rows = 64;   // before the first estimate
   int64_t reopen_rows = 0;         // new rows that restart a converged session; 0 = batch_size
+  TrainingObserver* observer = nullptr;  // borrowed, outlives the session; may be null
 };
 
 struct IngestResult {

@@ -1,6 +1,10 @@
 #include "server/service/mine_server.h"
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -21,13 +25,56 @@ std::string JoinHostPort(const std::string& host, int port) {
   return absl::StrCat(host, ":", port);
 }
 
+absl::StatusOr<std::string> ReadFile(const std::string& what, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", what, " ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const TlsOptions& tls) {
+  if (tls.cert_file.empty()) {
+    if (!tls.key_file.empty() || !tls.client_ca_file.empty()) {
+      return absl::InvalidArgumentError("a TLS key or client CA needs a TLS certificate too");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  if (tls.key_file.empty()) return absl::InvalidArgumentError("a TLS certificate needs its key");
+  absl::StatusOr<std::string> cert = ReadFile("TLS certificate", tls.cert_file);
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadFile("TLS key", tls.key_file);
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!tls.client_ca_file.empty()) {
+    absl::StatusOr<std::string> ca = ReadFile("TLS client CA", tls.client_ca_file);
+    if (!ca.ok()) return ca.status();
+    ssl.pem_root_certs = *ca;
+    ssl.client_certificate_request =
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
 }  // namespace
 
-MineServer::MineServer(const MineServerOptions& options)
+SessionManagerOptions WithObserver(SessionManagerOptions options, TrainingObserver* observer) {
+  options.session.observer = observer;
+  return options;
+}
+
+MineServer::MineServer(const MineServerOptions& options, std::unique_ptr<TokenStore> tokens,
+                       std::unique_ptr<ServiceMetrics> metrics)
     : options_(options),
-      manager_(std::make_unique<SessionManager>(options.manager)),
+      metrics_(std::move(metrics)),
+      manager_(std::make_unique<SessionManager>(WithObserver(options.manager, metrics_.get()))),
       reaper_(std::make_unique<SessionReaper>(manager_.get(), options.idle_ttl)),
-      context_(std::make_unique<ServiceContext>(manager_.get(), reaper_.get())),
+      tokens_(std::move(tokens)),
+      tenants_(std::make_unique<TenantRegistry>(manager_.get(), options.tenant_quota,
+                                                !tokens_->open())),
+      context_(std::make_unique<ServiceContext>(manager_.get(), reaper_.get(), tokens_.get(),
+                                                tenants_.get(), metrics_.get())),
       service_(std::make_unique<MineServiceImpl>(context_.get())) {}
 
 absl::StatusOr<std::unique_ptr<MineServer>> MineServer::Start(const MineServerOptions& options) {
@@ -38,7 +85,21 @@ absl::StatusOr<std::unique_ptr<MineServer>> MineServer::Start(const MineServerOp
   if (options.max_receive_message_bytes < 1) {
     return absl::InvalidArgumentError("the maximum message size must be positive");
   }
-  std::unique_ptr<MineServer> server(new MineServer(options));
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      Credentials(options.tls);
+  if (!credentials.ok()) return credentials.status();
+  absl::StatusOr<std::unique_ptr<TokenStore>> tokens = TokenStore::Load(options.auth_tokens_file);
+  if (!tokens.ok()) return tokens.status();
+  MetricsOptions metrics_options;
+  metrics_options.host = options.host;
+  metrics_options.port = options.metrics_port;
+  metrics_options.max_session_gauges = options.metrics_session_gauges;
+  absl::StatusOr<std::unique_ptr<ServiceMetrics>> metrics =
+      ServiceMetrics::Create(metrics_options);
+  if (!metrics.ok()) return metrics.status();
+  std::unique_ptr<MineServer> server(
+      new MineServer(options, *std::move(tokens), *std::move(metrics)));
+  server->metrics_->Attach(server->manager_.get());
   if (absl::Status s = server->manager_->RestoreState(); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("state dir ",
                                                options.manager.persistence.state_dir, ": ",
@@ -51,9 +112,12 @@ absl::StatusOr<std::unique_ptr<MineServer>> MineServer::Start(const MineServerOp
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(JoinHostPort(options.host, options.port),
-                           grpc::InsecureServerCredentials(), &server->port_);
+                           *credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.RegisterService(server->service_.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(server->metrics_->InterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat(
@@ -93,6 +157,7 @@ void MineServer::Shutdown(absl::Duration grace) {
 
 MineServer::~MineServer() {
   Shutdown(absl::ZeroDuration());
+  metrics_->Attach(nullptr);  // scrapes stop reading the sessions
   // Members go in reverse order: server, service, context (its scheduler),
   // reaper, and last the manager, which closes the sessions.
 }

@@ -10,9 +10,20 @@
 #include "server/core/session_manager.h"
 #include "server/service/mine_service_impl.h"
 #include "server/service/service_context.h"
+#include "server/service/service_metrics.h"
 #include "server/service/session_reaper.h"
+#include "server/service/tenant_registry.h"
+#include "server/service/token_store.h"
 
 namespace mine {
+
+// PEM files. No cert_file: plaintext. client_ca_file: mutual TLS, a client
+// certificate signed by that CA is required.
+struct TlsOptions {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;
+};
 
 struct MineServerOptions {
   std::string host = "0.0.0.0";
@@ -20,14 +31,23 @@ struct MineServerOptions {
   SessionManagerOptions manager;
   int max_receive_message_bytes = 16 << 20;  // larger requests: RESOURCE_EXHAUSTED
   absl::Duration idle_ttl = absl::ZeroDuration();  // zero: sessions never expire
+  TlsOptions tls;
+  // `token tenant` lines (see TokenStore); empty: open, no authentication.
+  std::string auth_tokens_file;
+  TenantQuota tenant_quota;
+  // Prometheus /metrics on host:metrics_port; -1: off, 0: any free port.
+  int metrics_port = -1;
+  // Per-session MI gauges for at most this many sessions; 0: none.
+  int metrics_session_gauges = 0;
 };
 
 // A running mine-server: the core (SessionManager and its workers, which
 // restore the sessions of options.manager.persistence.state_dir before the
 // port opens, so nothing is served from a half-restored state), the
 // MineService, the standard health service ("" and "mine.v1.MineService"
-// SERVING), reflection (grpc.reflection.v1alpha) and the idle-session
-// reaper, listening on one insecure port. Owns all of them. Thread-safe.
+// SERVING), reflection (grpc.reflection.v1alpha), the idle-session reaper,
+// bearer-token authentication with per-tenant sessions and quotas, listening
+// on one port, plaintext or TLS. Owns all of them. Thread-safe.
 //
 //   auto server = MineServer::Start(options);   // *server listens now
 //   std::printf("port %d\n", (*server)->port());
@@ -42,6 +62,13 @@ class MineServer {
   int port() const { return port_; }
   std::string address() const;  // host:port as listened on
   SessionManager& manager() { return *manager_; }
+  bool tls() const { return !options_.tls.cert_file.empty(); }
+  // False when the server runs open (no tokens file).
+  bool authenticating() const { return !tokens_->open(); }
+  // Re-reads the tokens file (SIGHUP); on error the old tokens stay.
+  absl::Status ReloadTokens() { return tokens_->Reload(); }
+  // The port /metrics is served on; 0 when off.
+  int metrics_port() const { return metrics_->port(); }
 
   // Health goes NOT_SERVING, new streams and session creation are refused
   // with UNAVAILABLE, watchers end with UNAVAILABLE; calls in flight may
@@ -50,12 +77,16 @@ class MineServer {
   void Shutdown(absl::Duration grace);
 
  private:
-  explicit MineServer(const MineServerOptions& options);
+  MineServer(const MineServerOptions& options, std::unique_ptr<TokenStore> tokens,
+             std::unique_ptr<ServiceMetrics> metrics);
 
   const MineServerOptions options_;
   int port_ = 0;
+  std::unique_ptr<ServiceMetrics> metrics_;  // first in, last out: sessions report to it
   std::unique_ptr<SessionManager> manager_;
   std::unique_ptr<SessionReaper> reaper_;
+  std::unique_ptr<TokenStore> tokens_;
+  std::unique_ptr<TenantRegistry> tenants_;
   std::unique_ptr<ServiceContext> context_;
   std::unique_ptr<MineServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;

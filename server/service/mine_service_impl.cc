@@ -1,9 +1,12 @@
 #include "server/service/mine_service_impl.h"
 
+#include <algorithm>
 #include <memory>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
+#include "server/service/event_log.h"
 #include "server/service/grpc_status.h"
 #include "server/service/proto_convert.h"
 #include "server/service/stream_samples_reactor.h"
@@ -28,6 +31,19 @@ grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* call, const absl::S
   return Reply(call, ToGrpcStatus(status));
 }
 
+// The caller's tenant; a refusal is logged (peer and method, never the token).
+absl::StatusOr<std::string> Authenticate(ServiceContext* context,
+                                         grpc::CallbackServerContext* call,
+                                         absl::string_view method) {
+  absl::StatusOr<std::string> tenant = context->Authenticate(*call);
+  if (!tenant.ok()) {
+    EventLog::Write("auth_refused", {{"method", std::string(method)},
+                                     {"peer", call->peer()},
+                                     {"reason", std::string(tenant.status().message())}});
+  }
+  return tenant;
+}
+
 // A stream refused before it starts.
 template <typename Reactor>
 class RefusedReactor : public Reactor {
@@ -42,12 +58,18 @@ grpc::ServerUnaryReactor* MineServiceImpl::CreateSession(grpc::CallbackServerCon
                                                          const v1::CreateSessionRequest* request,
                                                          v1::Session* response) {
   if (context_->draining()) return Reply(call, Draining());
+  absl::StatusOr<std::string> tenant = Authenticate(context_, call, "CreateSession");
+  if (!tenant.ok()) return Reply(call, tenant.status());
   absl::StatusOr<SessionConfig> config = FromProto(request->config());
   if (!config.ok()) return Reply(call, config.status());
   absl::StatusOr<std::shared_ptr<Session>> session =
-      context_->manager().Create(request->session_id(), *config);
+      context_->tenants().Create(*tenant, request->session_id(), *config);
   if (!session.ok()) return Reply(call, session.status());
   context_->reaper().Touch((*session)->id());
+  EventLog::Write("session_created", {{"session", (*session)->id()},
+                                      {"tenant", *tenant},
+                                      {"peer", call->peer()},
+                                      {"config", DescribeConfig((*session)->config())}});
   ToProto(**session, response);
   return Reply(call, grpc::Status::OK);
 }
@@ -55,8 +77,10 @@ grpc::ServerUnaryReactor* MineServiceImpl::CreateSession(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* MineServiceImpl::GetSession(grpc::CallbackServerContext* call,
                                                       const v1::GetSessionRequest* request,
                                                       v1::Session* response) {
+  absl::StatusOr<std::string> tenant = Authenticate(context_, call, "GetSession");
+  if (!tenant.ok()) return Reply(call, tenant.status());
   absl::StatusOr<std::shared_ptr<Session>> session =
-      context_->manager().Get(request->session_id());
+      context_->tenants().Find(*tenant, request->session_id());
   if (!session.ok()) return Reply(call, session.status());
   context_->reaper().Touch((*session)->id());
   ToProto(**session, response);
@@ -66,8 +90,10 @@ grpc::ServerUnaryReactor* MineServiceImpl::GetSession(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* MineServiceImpl::ListSessions(grpc::CallbackServerContext* call,
                                                         const v1::ListSessionsRequest* request,
                                                         v1::ListSessionsResponse* response) {
+  absl::StatusOr<std::string> tenant = Authenticate(context_, call, "ListSessions");
+  if (!tenant.ok()) return Reply(call, tenant.status());
   absl::StatusOr<SessionManager::Page> page =
-      context_->manager().List(request->page_size(), request->page_token());
+      context_->tenants().List(*tenant, request->page_size(), request->page_token());
   if (!page.ok()) return Reply(call, page.status());
   for (const std::shared_ptr<Session>& session : page->sessions) {
     ToProto(*session, response->add_sessions());
@@ -79,7 +105,15 @@ grpc::ServerUnaryReactor* MineServiceImpl::ListSessions(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* MineServiceImpl::DeleteSession(grpc::CallbackServerContext* call,
                                                          const v1::DeleteSessionRequest* request,
                                                          v1::DeleteSessionResponse* response) {
-  return Reply(call, context_->manager().Delete(request->session_id()));
+  absl::StatusOr<std::string> tenant = Authenticate(context_, call, "DeleteSession");
+  if (!tenant.ok()) return Reply(call, tenant.status());
+  const absl::Status deleted = context_->tenants().Delete(*tenant, request->session_id());
+  if (deleted.ok()) {
+    EventLog::Write("session_deleted", {{"session", request->session_id()},
+                                        {"tenant", *tenant},
+                                        {"peer", call->peer()}});
+  }
+  return Reply(call, deleted);
 }
 
 grpc::ServerBidiReactor<v1::SampleBatch, v1::Estimate>* MineServiceImpl::StreamSamples(
@@ -88,24 +122,38 @@ grpc::ServerBidiReactor<v1::SampleBatch, v1::Estimate>* MineServiceImpl::StreamS
     return new RefusedReactor<grpc::ServerBidiReactor<v1::SampleBatch, v1::Estimate>>(
         Draining());
   }
-  return new StreamSamplesReactor(context_);
+  absl::StatusOr<std::string> tenant = Authenticate(context_, call, "StreamSamples");
+  if (!tenant.ok()) {
+    return new RefusedReactor<grpc::ServerBidiReactor<v1::SampleBatch, v1::Estimate>>(
+        ToGrpcStatus(tenant.status()));
+  }
+  return new StreamSamplesReactor(context_, *tenant);
 }
 
 grpc::ServerUnaryReactor* MineServiceImpl::PushSamples(grpc::CallbackServerContext* call,
                                                        const v1::SampleBatch* request,
                                                        v1::PushSamplesResponse* response) {
   if (context_->draining()) return Reply(call, Draining());
+  absl::StatusOr<std::string> tenant = Authenticate(context_, call, "PushSamples");
+  if (!tenant.ok()) return Reply(call, tenant.status());
   if (request->session_id().empty()) {
     return Reply(call, absl::InvalidArgumentError("session_id is empty"));
   }
   absl::StatusOr<std::shared_ptr<Session>> session =
-      context_->manager().Get(request->session_id());
+      context_->tenants().Find(*tenant, request->session_id());
   if (!session.ok()) return Reply(call, session.status());
   context_->reaper().Touch((*session)->id());
+  if (absl::Status quota = context_->tenants().AdmitRows(
+          *tenant, request->x().size() / std::max(1, (*session)->config().x_dim));
+      !quota.ok()) {
+    context_->RecordIngest(quota, 0);
+    return Reply(call, quota);
+  }
   // RESOURCE_EXHAUSTED on a full queue goes back to the caller as is.
   absl::StatusOr<IngestResult> result = (*session)->Ingest(
       absl::MakeConstSpan(request->x().data(), request->x().size()),
       absl::MakeConstSpan(request->z().data(), request->z().size()), request->sequence());
+  context_->RecordIngest(result.status(), result.ok() ? result->accepted_rows : 0);
   if (!result.ok()) return Reply(call, result.status());
   response->set_accepted_rows(result->accepted_rows);
   response->set_samples_seen(result->samples_seen);
@@ -116,8 +164,10 @@ grpc::ServerUnaryReactor* MineServiceImpl::PushSamples(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* MineServiceImpl::GetEstimate(grpc::CallbackServerContext* call,
                                                        const v1::GetEstimateRequest* request,
                                                        v1::Estimate* response) {
+  absl::StatusOr<std::string> tenant = Authenticate(context_, call, "GetEstimate");
+  if (!tenant.ok()) return Reply(call, tenant.status());
   absl::StatusOr<std::shared_ptr<Session>> session =
-      context_->manager().Get(request->session_id());
+      context_->tenants().Find(*tenant, request->session_id());
   if (!session.ok()) return Reply(call, session.status());
   context_->reaper().Touch((*session)->id());
   ToProto((*session)->latest_estimate(), (*session)->id(), response);
@@ -129,7 +179,12 @@ grpc::ServerWriteReactor<v1::Estimate>* MineServiceImpl::WatchEstimates(
   if (context_->draining()) {
     return new RefusedReactor<grpc::ServerWriteReactor<v1::Estimate>>(Draining());
   }
-  return new WatchEstimatesReactor(context_, *request);
+  absl::StatusOr<std::string> tenant = Authenticate(context_, call, "WatchEstimates");
+  if (!tenant.ok()) {
+    return new RefusedReactor<grpc::ServerWriteReactor<v1::Estimate>>(
+        ToGrpcStatus(tenant.status()));
+  }
+  return new WatchEstimatesReactor(context_, *request, *tenant);
 }
 
 }  // namespace mine

@@ -1,6 +1,8 @@
 #include "server/service/stream_samples_reactor.h"
 
+#include <algorithm>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
@@ -8,7 +10,8 @@
 
 namespace mine {
 
-StreamSamplesReactor::StreamSamplesReactor(ServiceContext* context) : context_(context) {
+StreamSamplesReactor::StreamSamplesReactor(ServiceContext* context, std::string tenant)
+    : context_(context), tenant_(std::move(tenant)) {
   {
     absl::MutexLock lock(&mu_);
     read_wanted_ = true;
@@ -39,6 +42,18 @@ void StreamSamplesReactor::OnReadDone(bool ok) {
                      "'; one stream feeds one session")));
     return;
   }
+  {
+    absl::MutexLock lock(&mu_);
+    session = session_;
+  }
+  // Charged once per batch, before TryIngest, which may retry the batch.
+  if (absl::Status quota = context_->tenants().AdmitRows(
+          tenant_, request_.x().size() / std::max(1, session->config().x_dim));
+      !quota.ok()) {
+    context_->RecordIngest(quota, 0);
+    EndWith(ToGrpcStatus(quota));
+    return;
+  }
   TryIngest();
 }
 
@@ -47,7 +62,7 @@ absl::Status StreamSamplesReactor::Bind(const std::string& session_id) {
     return absl::InvalidArgumentError(
         "session_id is empty; the first SampleBatch of a stream must name the session");
   }
-  absl::StatusOr<std::shared_ptr<Session>> session = context_->manager().Get(session_id);
+  absl::StatusOr<std::shared_ptr<Session>> session = context_->tenants().Find(tenant_, session_id);
   if (!session.ok()) return session.status();
   {
     absl::MutexLock lock(&mu_);
@@ -78,6 +93,10 @@ void StreamSamplesReactor::TryIngest() {
       session->Ingest(absl::MakeConstSpan(request_.x().data(), request_.x().size()),
                       absl::MakeConstSpan(request_.z().data(), request_.z().size()),
                       request_.sequence());
+  if (result.ok() || result.status().code() != absl::StatusCode::kResourceExhausted) {
+    // A full queue is retried below, not refused.
+    context_->RecordIngest(result.status(), result.ok() ? result->accepted_rows : 0);
+  }
   if (result.ok()) {
     OnEstimate(session->latest_estimate());
     {

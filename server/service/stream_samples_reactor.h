@@ -30,8 +30,8 @@ namespace mine {
 class StreamSamplesReactor : public internal::EstimateWriter<
                                  grpc::ServerBidiReactor<v1::SampleBatch, v1::Estimate>> {
  public:
-  // `context` is borrowed and outlives the call.
-  explicit StreamSamplesReactor(ServiceContext* context);
+  // `context` is borrowed and outlives the call; `tenant` is the caller's.
+  explicit StreamSamplesReactor(ServiceContext* context, std::string tenant = "");
 
   void OnReadDone(bool ok) override;
   void OnDone() override;
@@ -47,6 +47,7 @@ class StreamSamplesReactor : public internal::EstimateWriter<
   void IssueRead() override { StartRead(&request_); }
 
   ServiceContext* const context_;
+  const std::string tenant_;
   // Filled by the read in flight; read by TryIngest until the next StartRead.
   v1::SampleBatch request_;
 

@@ -8,7 +8,8 @@
 namespace mine {
 
 WatchEstimatesReactor::WatchEstimatesReactor(ServiceContext* context,
-                                             const v1::WatchEstimatesRequest& request)
+                                             const v1::WatchEstimatesRequest& request,
+                                             const std::string& tenant)
     : context_(context), interval_(absl::Milliseconds(request.min_interval_ms())) {
   const std::string& id = request.session_id();
   {
@@ -21,7 +22,7 @@ WatchEstimatesReactor::WatchEstimatesReactor(ServiceContext* context,
                                       " is out of range: 0..", kMaxIntervalMs)));
     return;
   }
-  absl::StatusOr<std::shared_ptr<Session>> session = context_->manager().Get(id);
+  absl::StatusOr<std::shared_ptr<Session>> session = context_->tenants().Find(tenant, id);
   if (!session.ok()) {
     EndWith(ToGrpcStatus(session.status()));
     return;

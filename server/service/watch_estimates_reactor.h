@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
@@ -29,8 +30,9 @@ class WatchEstimatesReactor
  public:
   static constexpr int kMaxIntervalMs = 3600 * 1000;
 
-  // `context` is borrowed and outlives the call.
-  WatchEstimatesReactor(ServiceContext* context, const v1::WatchEstimatesRequest& request);
+  // `context` is borrowed and outlives the call; `tenant` is the caller's.
+  WatchEstimatesReactor(ServiceContext* context, const v1::WatchEstimatesRequest& request,
+                        const std::string& tenant = "");
 
   void OnDone() override;
   void Drain() override;

@@ -15,19 +15,36 @@ _ENUMS = {"estimator": pb.Estimator, "activation": pb.Activation,
 
 
 class Client:
-    """Talks to mine-server at `target` ("host:port", insecure). Unary calls
+    """Talks to mine-server at `target` ("host:port"). Unary calls
     have a `timeout` (seconds) and are retried on UNAVAILABLE up to
     `max_attempts` times with exponential backoff and jitter. Every call sends
-    `x-session-id` metadata. Use as a context manager or call close()."""
+    `x-session-id` metadata, and `authorization: Bearer <token>` when `token`
+    is given. TLS: `tls=True` (system roots) or `tls_ca` (PEM file of the CA
+    that signed the server); mutual TLS adds `tls_cert` and `tls_key` (PEM
+    files). Use as a context manager or call close()."""
 
     def __init__(self, target="localhost:50051", timeout=10.0, max_attempts=4,
-                 initial_backoff=0.1, max_backoff=5.0):
+                 initial_backoff=0.1, max_backoff=5.0, token=None, tls=False,
+                 tls_ca=None, tls_cert=None, tls_key=None):
         self.target = target
         self.timeout = timeout
         self.max_attempts = max(1, max_attempts)
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
-        self._channel = grpc.insecure_channel(target)
+        self._token = token
+        if bool(tls_cert) != bool(tls_key):
+            raise ValueError("tls_cert and tls_key go together")
+        if tls or tls_ca or tls_cert:
+            def read(path):
+                with open(path, "rb") as f:
+                    return f.read()
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=read(tls_ca) if tls_ca else None,
+                private_key=read(tls_key) if tls_key else None,
+                certificate_chain=read(tls_cert) if tls_cert else None)
+            self._channel = grpc.secure_channel(target, credentials)
+        else:
+            self._channel = grpc.insecure_channel(target)
         self._stub = pb_grpc.MineServiceStub(self._channel)
 
     def __enter__(self):
@@ -39,9 +56,11 @@ class Client:
     def close(self):
         self._channel.close()
 
-    @staticmethod
-    def _metadata(session_id):
-        return (("x-session-id", session_id or ""),)
+    def _metadata(self, session_id):
+        metadata = (("x-session-id", session_id or ""),)
+        if self._token:
+            metadata += (("authorization", "Bearer " + self._token),)
+        return metadata
 
     def _unary(self, method, session_id, request):
         delay = self.initial_backoff

@@ -70,7 +70,8 @@ class MineCliE2eTest : public ::testing::Test {
     const std::string out = TempPath("server_out");
     // The server writes its address line, then serves until SIGTERM.
     FILE* pipe = popen(absl::StrCat("exec ", MINE_SERVER_PATH,
-                                    " --host=127.0.0.1 --port=0 --workers=2 --state_dir= & echo $!")
+                                    " --host=127.0.0.1 --port=0 --workers=2",
+                                    " --state_dir= --metrics_port=0 & echo $!")
                            .c_str(),
                        "r");
     ASSERT_NE(pipe, nullptr);

@@ -6,6 +6,7 @@ import math
 import os
 import signal
 import subprocess
+import time
 import unittest
 
 import grpc
@@ -28,7 +29,7 @@ class MinestreamTest(unittest.TestCase):
     def setUpClass(cls):
         cls.server = subprocess.Popen(
             [os.environ["MINE_SERVER"], "--host=127.0.0.1", "--port=0", "--workers=2",
-             "--state_dir="],
+             "--state_dir=", "--metrics_port=0"],
             stdout=subprocess.PIPE, text=True)
         line = cls.server.stdout.readline()
         prefix = "mine-server listening on "
@@ -115,3 +116,128 @@ class MinestreamTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SecureServerTest(unittest.TestCase):
+    """mine-server with --tls_cert/--tls_key and --auth_tokens_file (certificates
+    made by openssl now); the client with tls_ca and token; SIGHUP reloads."""
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls.dir = tempfile.mkdtemp(prefix="mine-tls-")
+        d = cls.dir
+
+        def run(*args):
+            subprocess.run(args, cwd=d, check=True, capture_output=True)
+
+        for name in ("ca", "server"):
+            run("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-out", name + ".key")
+        run("openssl", "req", "-x509", "-new", "-key", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=ca")
+        run("openssl", "req", "-new", "-key", "server.key", "-out", "server.csr", "-subj",
+            "/CN=server")
+        with open(os.path.join(d, "server.ext"), "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext")
+        cls.tokens = os.path.join(d, "tokens")
+        with open(cls.tokens, "w") as f:
+            f.write("python-token-0123456789 acme\n")
+        cls.server = subprocess.Popen(
+            [os.environ["MINE_SERVER"], "--host=127.0.0.1", "--port=0", "--workers=1",
+             "--metrics_port=0", "--state_dir=",
+             "--tls_cert=" + os.path.join(d, "server.pem"),
+             "--tls_key=" + os.path.join(d, "server.key"), "--auth_tokens_file=" + cls.tokens],
+            stdout=subprocess.PIPE, text=True)
+        line = cls.server.stdout.readline()
+        prefix = "mine-server listening on "
+        assert line.startswith(prefix), line
+        cls.target = line[len(prefix):].split(" ")[0]
+        cls.ca = os.path.join(d, "ca.pem")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.send_signal(signal.SIGTERM)
+        cls.server.wait(timeout=30)
+        cls.server.stdout.close()
+
+    def test_token_over_tls(self):
+        with minestream.Client(self.target, tls_ca=self.ca, token="python-token-0123456789",
+                               max_attempts=1) as client:
+            session = client.create_session("py-tls", x_dim=1, z_dim=1, **SMALL)
+            self.assertEqual([s.session_id for s in client.list_sessions()], ["py-tls"])
+            session.delete()
+        with minestream.Client(self.target, tls_ca=self.ca, max_attempts=1) as client:
+            with self.assertRaises(minestream.MineError) as caught:
+                client.list_sessions()
+            self.assertEqual(caught.exception.code, grpc.StatusCode.UNAUTHENTICATED)
+
+    def test_sighup_reloads_tokens(self):
+        with open(self.tokens, "a") as f:
+            f.write("second-token-0123456789 globex\n")
+        self.server.send_signal(signal.SIGHUP)
+        with minestream.Client(self.target, tls_ca=self.ca, token="second-token-0123456789",
+                               max_attempts=1, timeout=5) as client:
+            for _ in range(100):  # the reload is asynchronous
+                try:
+                    self.assertEqual(client.list_sessions(), [])
+                    break
+                except minestream.MineError as error:
+                    self.assertEqual(error.code, grpc.StatusCode.UNAUTHENTICATED)
+                    time.sleep(0.05)
+            else:
+                self.fail("the new token was never accepted")
+
+
+def _raw(value):
+    return value
+
+
+class HealthAndReflectionTest(unittest.TestCase):
+    """grpc.health.v1 and grpc.reflection.v1alpha through raw calls (Debian's
+    python3-grpcio ships neither stub): SERVING after start for "" and
+    mine.v1.MineService, NOT_SERVING to a health watcher once SIGTERM starts the
+    drain; reflection lists the services."""
+
+    def setUp(self):
+        self.server = subprocess.Popen(
+            [os.environ["MINE_SERVER"], "--host=127.0.0.1", "--port=0", "--workers=1",
+             "--metrics_port=0", "--state_dir=", "--shutdown_grace_s=5"],
+            stdout=subprocess.PIPE, text=True)
+        line = self.server.stdout.readline()
+        prefix = "mine-server listening on "
+        assert line.startswith(prefix), line
+        self.channel = grpc.insecure_channel(line[len(prefix):].split(" ")[0])
+
+    def tearDown(self):
+        self.channel.close()
+        if self.server.poll() is None:
+            self.server.send_signal(signal.SIGTERM)
+        self.server.wait(timeout=30)
+        self.server.stdout.close()
+
+    @staticmethod
+    def _health_request(service):
+        name = service.encode()
+        return b"\x0a" + bytes([len(name)]) + name if name else b""
+
+    def test_health_serving_then_not_serving_while_draining(self):
+        check = self.channel.unary_unary("/grpc.health.v1.Health/Check", _raw, _raw)
+        for service in ("", "mine.v1.MineService"):
+            self.assertEqual(check(self._health_request(service), timeout=10), b"\x08\x01")
+        watch = self.channel.unary_stream("/grpc.health.v1.Health/Watch", _raw, _raw)
+        updates = watch(self._health_request("mine.v1.MineService"))
+        self.assertEqual(next(updates), b"\x08\x01")  # SERVING
+        self.server.send_signal(signal.SIGTERM)
+        self.assertEqual(next(updates), b"\x08\x02")  # NOT_SERVING
+        self.assertEqual(self.server.wait(timeout=30), 0)
+
+    def test_reflection_lists_the_services(self):
+        info = self.channel.stream_stream(
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", _raw, _raw)
+        # ServerReflectionRequest{list_services: ""} is field 7, length 0.
+        response = next(info(iter([b"\x3a\x00"]), timeout=10))
+        self.assertIn(b"mine.v1.MineService", response)
+        self.assertIn(b"grpc.health.v1.Health", response)

@@ -49,7 +49,7 @@ class DurabilityE2eTest : public ::testing::Test {
   // Starts (or restarts, on the same port) the server on state_dir_.
   void StartServer(int checkpoint_interval_s = 1) {
     const std::string line = server_.Start(
-        {"--host=127.0.0.1", absl::StrCat("--port=", port_), "--workers=2",
+        {"--host=127.0.0.1", absl::StrCat("--port=", port_), "--workers=2", "--metrics_port=0",
          absl::StrCat("--state_dir=", state_dir_),
          absl::StrCat("--checkpoint_interval_s=", checkpoint_interval_s)});
     const std::string prefix = "mine-server listening on 127.0.0.1:";

@@ -24,7 +24,7 @@ class HostileRequestsE2eTest : public ::testing::Test {
   static void SetUpTestSuite() {
     server_ = new ServerProcess(MINE_SERVER_PATH);
     const std::string line =
-        server_->Start({"--host=127.0.0.1", "--port=0", "--workers=1", "--state_dir=",
+        server_->Start({"--host=127.0.0.1", "--port=0", "--workers=1", "--state_dir=", "--metrics_port=0",
                         "--max_message_mb=4", "--max_batch_rows=200000"});
     const std::string prefix = "mine-server listening on 127.0.0.1:";
     ASSERT_EQ(line.rfind(prefix, 0), 0u) << line;

@@ -32,7 +32,7 @@ TEST(MineServerE2eTest, EstimatesAKnownGaussianMiAndStopsCleanlyOnSigterm) {
   ServerProcess server(MINE_SERVER_PATH);
   const std::string line =
       server.Start({"--host=127.0.0.1", "--port=0", "--workers=2", "--idle_ttl_s=600",
-                    "--state_dir="});
+                    "--state_dir=", "--metrics_port=0"});
   // "mine-server listening on 127.0.0.1:PORT (workers=2, BLAS=...)"
   const std::string prefix = "mine-server listening on 127.0.0.1:";
   ASSERT_EQ(line.rfind(prefix, 0), 0u) << line;

@@ -1,0 +1,134 @@
+#include "server/service/tenant_registry.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace mine {
+namespace {
+
+absl::Status NoSuchSession(absl::string_view id) {
+  // The core's wording, so that another tenant's session looks missing.
+  return absl::NotFoundError(absl::StrCat("session '", id, "' does not exist"));
+}
+
+}  // namespace
+
+bool TenantRegistry::Owns(const std::string& tenant, absl::string_view id) const {
+  if (!enforce_) return true;
+  auto it = owners_.find(id);
+  return it != owners_.end() && it->second == tenant;
+}
+
+absl::StatusOr<std::shared_ptr<Session>> TenantRegistry::Create(const std::string& tenant,
+                                                                absl::string_view id,
+                                                                const SessionConfig& config) {
+  absl::MutexLock create_lock(&create_mu_);
+  if (enforce_ || quota_.max_sessions > 0) {
+    absl::MutexLock lock(&mu_);
+    if (!id.empty() && enforce_ && manager_->Get(id).ok() && !Owns(tenant, id)) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("session id '", id, "' is taken; choose another or leave it empty"));
+    }
+    if (quota_.max_sessions > 0) {
+      int held = 0;
+      bool recreating = false;
+      for (auto it = owners_.begin(); it != owners_.end();) {
+        if (!manager_->Get(it->first).ok()) {  // deleted by the reaper or a restart
+          it = owners_.erase(it);
+          continue;
+        }
+        if (it->second == tenant) {
+          ++held;
+          recreating = recreating || it->first == id;
+        }
+        ++it;
+      }
+      if (!recreating && held >= quota_.max_sessions) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "tenant quota: at most ", quota_.max_sessions, " sessions; delete one first"));
+      }
+    }
+  }
+  absl::StatusOr<std::shared_ptr<Session>> session = manager_->Create(id, config);
+  if (!session.ok()) return session.status();
+  absl::MutexLock lock(&mu_);
+  owners_[(*session)->id()] = tenant;
+  return session;
+}
+
+absl::StatusOr<std::shared_ptr<Session>> TenantRegistry::Find(const std::string& tenant,
+                                                              absl::string_view id) const {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!Owns(tenant, id)) return NoSuchSession(id.substr(0, 128));
+  }
+  return manager_->Get(id);
+}
+
+absl::Status TenantRegistry::Delete(const std::string& tenant, absl::string_view id) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!Owns(tenant, id)) return NoSuchSession(id.substr(0, 128));
+  }
+  absl::Status status = manager_->Delete(id);
+  absl::MutexLock lock(&mu_);
+  if (auto it = owners_.find(id); it != owners_.end()) owners_.erase(it);
+  return status;
+}
+
+absl::StatusOr<SessionManager::Page> TenantRegistry::List(const std::string& tenant,
+                                                          int page_size,
+                                                          absl::string_view page_token) const {
+  if (!enforce_) return manager_->List(page_size, page_token);
+  absl::StatusOr<SessionManager::Page> first = manager_->List(page_size, page_token);
+  if (!first.ok()) return first.status();
+  const size_t wanted = page_size == 0 ? SessionManager::kDefaultPageSize : page_size;
+  SessionManager::Page result;
+  SessionManager::Page page = *std::move(first);
+  while (true) {
+    for (std::shared_ptr<Session>& session : page.sessions) {
+      bool mine;
+      {
+        absl::MutexLock lock(&mu_);
+        mine = Owns(tenant, session->id());
+      }
+      if (!mine) continue;
+      result.sessions.push_back(std::move(session));
+      if (result.sessions.size() == wanted) {
+        result.next_page_token = result.sessions.back()->id();
+        return result;
+      }
+    }
+    if (page.next_page_token.empty()) return result;
+    absl::StatusOr<SessionManager::Page> next =
+        manager_->List(SessionManager::kMaxPageSize, page.next_page_token);
+    if (!next.ok()) return next.status();
+    page = *std::move(next);
+  }
+}
+
+absl::Status TenantRegistry::AdmitRows(const std::string& tenant, int64_t rows, absl::Time now) {
+  if (quota_.rows_per_second <= 0) return absl::OkStatus();
+  const double burst = quota_.rows_per_second;
+  absl::MutexLock lock(&mu_);
+  Bucket& bucket = buckets_[tenant];
+  if (bucket.refilled == absl::InfinitePast()) {
+    bucket.tokens = burst;
+  } else {
+    const double elapsed = std::max(0.0, absl::ToDoubleSeconds(now - bucket.refilled));
+    bucket.tokens = std::min(burst, bucket.tokens + elapsed * quota_.rows_per_second);
+  }
+  bucket.refilled = now;
+  const double need = std::min(static_cast<double>(rows), burst);
+  if (bucket.tokens < need) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "tenant quota: at most ", quota_.rows_per_second, " rows per second; retry later"));
+  }
+  bucket.tokens -= static_cast<double>(rows);
+  return absl::OkStatus();
+}
+
+}  // namespace mine
