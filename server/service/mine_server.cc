@@ -71,8 +71,11 @@ MineServer::MineServer(const MineServerOptions& options, std::unique_ptr<TokenSt
       manager_(std::make_unique<SessionManager>(WithObserver(options.manager, metrics_.get()))),
       reaper_(std::make_unique<SessionReaper>(manager_.get(), options.idle_ttl)),
       tokens_(std::move(tokens)),
-      tenants_(std::make_unique<TenantRegistry>(manager_.get(), options.tenant_quota,
-                                                !tokens_->open())),
+      tenants_(std::make_unique<TenantRegistry>(
+          manager_.get(), options.tenant_quota, !tokens_->open(),
+          options.manager.persistence.state_dir.empty() || tokens_->open()
+              ? ""
+              : options.manager.persistence.state_dir + "/owners")),
       context_(std::make_unique<ServiceContext>(manager_.get(), reaper_.get(), tokens_.get(),
                                                 tenants_.get(), metrics_.get())),
       service_(std::make_unique<MineServiceImpl>(context_.get())) {}

@@ -2,9 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "server/core/internal/file_util.h"
 
 namespace mine {
 namespace {
@@ -15,6 +20,37 @@ absl::Status NoSuchSession(absl::string_view id) {
 }
 
 }  // namespace
+
+TenantRegistry::TenantRegistry(SessionManager* manager, TenantQuota quota, bool enforce,
+                               std::string owners_file)
+    : manager_(manager), quota_(quota), enforce_(enforce), owners_file_(std::move(owners_file)) {
+  absl::MutexLock lock(&mu_);
+  LoadOwners();
+}
+
+void TenantRegistry::LoadOwners() {
+  if (owners_file_.empty() || !std::filesystem::exists(owners_file_)) return;
+  absl::StatusOr<std::string> text = internal::ReadFile(owners_file_);
+  if (!text.ok()) {
+    std::fprintf(stderr, "tenants: %s\n", text.status().ToString().c_str());
+    return;
+  }
+  for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
+    std::vector<std::string> fields = absl::StrSplit(line, ' ');
+    if (fields.size() != 2 || !ValidateSessionId(fields[0]).ok()) {
+      std::fprintf(stderr, "tenants: %s: skipping a malformed line\n", owners_file_.c_str());
+      continue;
+    }
+    owners_[fields[0]] = fields[1];
+  }
+}
+
+absl::Status TenantRegistry::SaveOwners() const {
+  if (owners_file_.empty()) return absl::OkStatus();
+  std::string text;
+  for (const auto& [id, tenant] : owners_) absl::StrAppend(&text, id, " ", tenant, "\n");
+  return internal::WriteFileAtomically(owners_file_, text);
+}
 
 bool TenantRegistry::Owns(const std::string& tenant, absl::string_view id) const {
   if (!enforce_) return true;
@@ -55,7 +91,17 @@ absl::StatusOr<std::shared_ptr<Session>> TenantRegistry::Create(const std::strin
   absl::StatusOr<std::shared_ptr<Session>> session = manager_->Create(id, config);
   if (!session.ok()) return session.status();
   absl::MutexLock lock(&mu_);
-  owners_[(*session)->id()] = tenant;
+  const std::string& created = (*session)->id();
+  if (owners_.count(created) != 0 && owners_[created] == tenant) return session;  // idempotent
+  owners_[created] = tenant;
+  if (absl::Status saved = SaveOwners(); !saved.ok()) {
+    // A session whose owner is not on disk would vanish for its tenant at the
+    // next restart: refuse it now instead.
+    owners_.erase(created);
+    manager_->Delete(created).IgnoreError();
+    return absl::UnavailableError(
+        absl::StrCat("session '", created, "' not created: ", saved.message()));
+  }
   return session;
 }
 
@@ -75,7 +121,12 @@ absl::Status TenantRegistry::Delete(const std::string& tenant, absl::string_view
   }
   absl::Status status = manager_->Delete(id);
   absl::MutexLock lock(&mu_);
-  if (auto it = owners_.find(id); it != owners_.end()) owners_.erase(it);
+  if (auto it = owners_.find(id); it != owners_.end()) {
+    owners_.erase(it);
+    if (absl::Status saved = SaveOwners(); !saved.ok()) {
+      std::fprintf(stderr, "tenants: %s\n", saved.ToString().c_str());
+    }
+  }
   return status;
 }
 

@@ -36,8 +36,11 @@ struct TenantQuota {
 //   auto none = tenants.Find("other", "s1");   // NOT_FOUND
 class TenantRegistry {
  public:
-  TenantRegistry(SessionManager* manager, TenantQuota quota, bool enforce)
-      : manager_(manager), quota_(quota), enforce_(enforce) {}
+  // With a non-empty `owners_file` (one "id tenant" line per session), who
+  // owns what survives restarts: the file is read here and rewritten
+  // atomically on every create and delete.
+  TenantRegistry(SessionManager* manager, TenantQuota quota, bool enforce,
+                 std::string owners_file = "");
   TenantRegistry(const TenantRegistry&) = delete;
   TenantRegistry& operator=(const TenantRegistry&) = delete;
 
@@ -68,10 +71,13 @@ class TenantRegistry {
 
   bool Owns(const std::string& tenant, absl::string_view id) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void LoadOwners() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status SaveOwners() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   SessionManager* const manager_;
   const TenantQuota quota_;
   const bool enforce_;
+  const std::string owners_file_;
   absl::Mutex create_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // serialises Create
   mutable absl::Mutex mu_;
   std::map<std::string, std::string, std::less<>> owners_ ABSL_GUARDED_BY(mu_);  // id -> tenant

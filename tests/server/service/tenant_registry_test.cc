@@ -1,0 +1,78 @@
+#include "server/service/tenant_registry.h"
+
+#include <filesystem>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "server/core/session_manager.h"
+#include "tests/support/status_matchers.h"
+
+namespace mine {
+namespace {
+
+SessionConfig Small() {
+  SessionConfig c;
+  c.x_dim = 1;
+  c.z_dim = 1;
+  c.hidden_units = {8};
+  c.batch_size = 16;
+  c.window_size = 512;
+  return c;
+}
+
+class TenantRegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tenant_registry_test_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    owners_ = (dir_ / "owners").string();
+    SessionManagerOptions options;
+    options.workers = 1;
+    manager_ = std::make_unique<SessionManager>(options);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::filesystem::path dir_;
+  std::string owners_;
+  std::unique_ptr<SessionManager> manager_;
+};
+
+TEST_F(TenantRegistryTest, OwnershipSurvivesANewRegistryOnTheSameFile) {
+  {
+    TenantRegistry tenants(manager_.get(), TenantQuota(), /*enforce=*/true, owners_);
+    ASSERT_OK(tenants.Create("acme", "s1", Small()));
+    ASSERT_OK(tenants.Create("globex", "s2", Small()));
+    ASSERT_OK(tenants.Delete("globex", "s2"));
+  }
+  // What a restart sees: the sessions come back from the state dir, and the
+  // owners from the file.
+  TenantRegistry restarted(manager_.get(), TenantQuota(), /*enforce=*/true, owners_);
+  EXPECT_OK(restarted.Find("acme", "s1"));
+  EXPECT_STATUS_CODE(restarted.Find("globex", "s1"), absl::StatusCode::kNotFound);
+  absl::StatusOr<SessionManager::Page> page = restarted.List("acme", 0, "");
+  ASSERT_OK(page);
+  ASSERT_EQ(page->sessions.size(), 1u);
+  EXPECT_EQ(page->sessions[0]->id(), "s1");
+}
+
+TEST_F(TenantRegistryTest, CreateIsRefusedWhenOwnershipCannotBeSaved) {
+  TenantRegistry tenants(manager_.get(), TenantQuota(), /*enforce=*/true,
+                         (dir_ / "missing-dir" / "owners").string());
+  EXPECT_STATUS_CODE(tenants.Create("acme", "s1", Small()), absl::StatusCode::kUnavailable);
+  EXPECT_STATUS_CODE(manager_->Get("s1"), absl::StatusCode::kNotFound);
+}
+
+TEST_F(TenantRegistryTest, MalformedLinesAreSkipped) {
+  {
+    std::FILE* f = std::fopen(owners_.c_str(), "w");
+    std::fputs("s1 acme\nnot a valid line\nbad/id acme\n", f);
+    std::fclose(f);
+  }
+  ASSERT_OK(manager_->Create("s1", Small()));
+  TenantRegistry tenants(manager_.get(), TenantQuota(), /*enforce=*/true, owners_);
+  EXPECT_OK(tenants.Find("acme", "s1"));
+}
+
+}  // namespace
+}  // namespace mine
