@@ -26,6 +26,10 @@ ABSL_FLAG(int, port, 50051, "port to listen on; 0 picks a free one (printed at s
 ABSL_FLAG(int, workers, 0, "training threads; 0: one per CPU this process may use");
 ABSL_FLAG(int, max_sessions, mine::SessionManagerOptions().max_sessions,
           "sessions held at once; CreateSession beyond it: RESOURCE_EXHAUSTED");
+ABSL_FLAG(int64_t, max_session_memory_mb,
+          mine::SessionManagerOptions().max_total_values * 4 / (1 << 20),
+          "what the sessions in memory may hold in windows and ingest queues, in MiB; "
+          "CreateSession beyond it: RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, max_dim, mine::ConfigLimits().max_dim, "largest x_dim and z_dim");
 ABSL_FLAG(int64_t, max_batch_rows, mine::SessionOptions().max_batch_rows,
           "most rows in one SampleBatch");
@@ -125,10 +129,13 @@ int main(int argc, char** argv) {
   }
   if (idle_ttl_s < 0 || absl::GetFlag(FLAGS_workers) < 0 ||
       absl::GetFlag(FLAGS_max_sessions) < 1 || absl::GetFlag(FLAGS_max_dim) < 1 ||
-      absl::GetFlag(FLAGS_max_batch_rows) < 1 || absl::GetFlag(FLAGS_shutdown_grace_s) < 0) {
+      absl::GetFlag(FLAGS_max_batch_rows) < 1 || absl::GetFlag(FLAGS_shutdown_grace_s) < 0 ||
+      absl::GetFlag(FLAGS_max_session_memory_mb) < 1 ||
+      absl::GetFlag(FLAGS_max_session_memory_mb) > (int64_t{1} << 40)) {
     std::fprintf(stderr,
                  "mine-server: --idle_ttl_s, --workers and --shutdown_grace_s must be >= 0; "
-                 "--max_sessions, --max_dim and --max_batch_rows >= 1\n");
+                 "--max_sessions, --max_dim, --max_batch_rows and --max_session_memory_mb "
+                 ">= 1\n");
     return 2;
   }
 
@@ -152,6 +159,7 @@ int main(int argc, char** argv) {
   options.port = absl::GetFlag(FLAGS_port);
   options.manager.workers = absl::GetFlag(FLAGS_workers);
   options.manager.max_sessions = absl::GetFlag(FLAGS_max_sessions);
+  options.manager.max_total_values = absl::GetFlag(FLAGS_max_session_memory_mb) * (1 << 20) / 4;
   options.manager.limits.max_dim = absl::GetFlag(FLAGS_max_dim);
   options.manager.session.max_batch_rows = absl::GetFlag(FLAGS_max_batch_rows);
   options.max_receive_message_bytes = max_message_mb << 20;
