@@ -36,6 +36,10 @@ ABSL_FLAG(int64_t, max_batch_rows, mine::SessionOptions().max_batch_rows,
 ABSL_FLAG(int, max_message_mb, 16, "largest request message, in MiB");
 ABSL_FLAG(int64_t, idle_ttl_s, 0,
           "delete sessions with no batch, RPC or open stream for this many seconds; 0: never");
+ABSL_FLAG(int64_t, session_ttl_s, 0,
+          "the same TTL under its durability name: sessions (evicted ones too) unused for "
+          "this many seconds are deleted with their files; the smaller non-zero of "
+          "--idle_ttl_s and --session_ttl_s applies; 0: never");
 ABSL_FLAG(int, shutdown_grace_s, 10,
           "on SIGINT/SIGTERM, seconds calls in flight may take to finish (see --drain_s)");
 ABSL_FLAG(int, drain_s, 10,
@@ -108,7 +112,10 @@ int main(int argc, char** argv) {
   for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaction(signal, &forward, nullptr);
 
   const int max_message_mb = absl::GetFlag(FLAGS_max_message_mb);
-  const int64_t idle_ttl_s = absl::GetFlag(FLAGS_idle_ttl_s);
+  const int64_t idle_ttl_s =
+      absl::GetFlag(FLAGS_idle_ttl_s) == 0 || absl::GetFlag(FLAGS_session_ttl_s) == 0
+          ? std::max(absl::GetFlag(FLAGS_idle_ttl_s), absl::GetFlag(FLAGS_session_ttl_s))
+          : std::min(absl::GetFlag(FLAGS_idle_ttl_s), absl::GetFlag(FLAGS_session_ttl_s));
   if (max_message_mb < 1 || max_message_mb > 2047) {
     std::fprintf(stderr, "mine-server: --max_message_mb = %d is out of range: 1..2047\n",
                  max_message_mb);
@@ -127,13 +134,15 @@ int main(int argc, char** argv) {
                  "--drain_s and --idle_evict_s >= 0\n");
     return 2;
   }
-  if (idle_ttl_s < 0 || absl::GetFlag(FLAGS_workers) < 0 ||
+  if (idle_ttl_s < 0 || absl::GetFlag(FLAGS_idle_ttl_s) < 0 ||
+      absl::GetFlag(FLAGS_session_ttl_s) < 0 || absl::GetFlag(FLAGS_workers) < 0 ||
       absl::GetFlag(FLAGS_max_sessions) < 1 || absl::GetFlag(FLAGS_max_dim) < 1 ||
       absl::GetFlag(FLAGS_max_batch_rows) < 1 || absl::GetFlag(FLAGS_shutdown_grace_s) < 0 ||
       absl::GetFlag(FLAGS_max_session_memory_mb) < 1 ||
       absl::GetFlag(FLAGS_max_session_memory_mb) > (int64_t{1} << 40)) {
     std::fprintf(stderr,
-                 "mine-server: --idle_ttl_s, --workers and --shutdown_grace_s must be >= 0; "
+                 "mine-server: --idle_ttl_s, --session_ttl_s, --workers and --shutdown_grace_s must be "
+                 ">= 0; "
                  "--max_sessions, --max_dim, --max_batch_rows and --max_session_memory_mb "
                  ">= 1\n");
     return 2;

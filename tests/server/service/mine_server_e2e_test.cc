@@ -113,5 +113,42 @@ TEST(MineServerE2eTest, EstimatesAKnownGaussianMiAndStopsCleanlyOnSigterm) {
   EXPECT_EQ(server.Terminate(absl::Seconds(30)), 0);
 }
 
+// --session_ttl_s (issue 5's name for the TTL): an unused session is deleted.
+TEST(MineServerE2eTest, SessionTtlDeletesAnUnusedSession) {
+  ServerProcess server(MINE_SERVER_PATH);
+  const std::string line = server.Start({"--host=127.0.0.1", "--port=0", "--workers=1",
+                                         "--session_ttl_s=1", "--state_dir=",
+                                         "--metrics_port=0"});
+  const std::string prefix = "mine-server listening on 127.0.0.1:";
+  ASSERT_EQ(line.rfind(prefix, 0), 0u) << line;
+  int port = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(line.substr(prefix.size(), line.find(' ', prefix.size()) -
+                                                              prefix.size()),
+                               &port));
+  auto stub = v1::MineService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  {
+    grpc::ClientContext context;
+    v1::CreateSessionRequest request;
+    request.set_session_id("short-lived");
+    request.mutable_config()->set_x_dim(1);
+    request.mutable_config()->set_z_dim(1);
+    v1::Session session;
+    ASSERT_TRUE(stub->CreateSession(&context, request, &session).ok());
+  }
+  // Every call touches the session, so look only after three TTLs of quiet
+  // (a few times, for a slow machine).
+  grpc::StatusCode code = grpc::StatusCode::OK;
+  for (int attempt = 0; attempt < 5 && code == grpc::StatusCode::OK; ++attempt) {
+    absl::SleepFor(absl::Seconds(3));
+    grpc::ClientContext context;
+    v1::GetSessionRequest request;
+    request.set_session_id("short-lived");
+    v1::Session session;
+    code = stub->GetSession(&context, request, &session).error_code();
+  }
+  EXPECT_EQ(code, grpc::StatusCode::NOT_FOUND);
+}
+
 }  // namespace
 }  // namespace mine
