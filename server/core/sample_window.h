@@ -2,6 +2,7 @@
 #define SERVER_CORE_SAMPLE_WINDOW_H_
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace mine {
@@ -36,6 +37,18 @@ class SampleWindow {
   const float* x_row(int64_t i) const { return &x_[Slot(i) * x_dim_]; }
   const float* z_row(int64_t i) const { return &z_[Slot(i) * z_dim_]; }
 
+  // Mapped copies kept beside the rows: a map that changes rarely (the
+  // quantile normaliser, refitted now and then) is applied once per row on
+  // arrival and to all rows on Remap(), not at every training step. The map
+  // is borrowed and must outlive the window; Clear and LoadFrom drop it.
+  using RowMap = std::function<void(const float* x, const float* z, float* x_out, float* z_out)>;
+  void SetMap(RowMap map);  // maps every row now, and each appended row
+  void Remap();             // the map changed: maps every row again
+  bool mapped() const { return map_ != nullptr; }
+  // REQUIRES: mapped() and 0 <= i < size().
+  const float* mapped_x_row(int64_t i) const { return &mapped_x_[Slot(i) * x_dim_]; }
+  const float* mapped_z_row(int64_t i) const { return &mapped_z_[Slot(i) * z_dim_]; }
+
  private:
   int64_t Slot(int64_t i) const {
     const int64_t slot = oldest_ + i;
@@ -49,6 +62,9 @@ class SampleWindow {
   int64_t oldest_ = 0;
   std::vector<float> x_;
   std::vector<float> z_;
+  RowMap map_;
+  std::vector<float> mapped_x_;  // same slots as x_ while map_ is set
+  std::vector<float> mapped_z_;
 };
 
 }  // namespace mine

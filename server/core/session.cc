@@ -305,6 +305,37 @@ void Session::MaybeRefitQuantiles() {
   x_quantiles_.Fit(x_rows);
   z_quantiles_.Fit(z_rows);
   rows_at_last_fit_ = rows_applied_;
+  MapWindows();
+}
+
+// Keeps quantile-normalised copies of both windows (see SampleWindow::SetMap),
+// so a training step copies rows instead of normalising every value.
+void Session::MapWindows() {
+  if (config_.input_normalization != InputNormalization::kQuantile || !x_quantiles_.fitted()) {
+    return;
+  }
+  for (SampleWindow* window : {&train_window_, &holdout_window_}) {
+    if (window->mapped()) {
+      window->Remap();
+    } else {
+      window->SetMap([this](const float* x, const float* z, float* x_out, float* z_out) {
+        train_mu_.AssertHeld();  // windows are only touched on the training side
+        x_quantiles_.Normalize(x, x_out);
+        z_quantiles_.Normalize(z, z_out);
+      });
+    }
+  }
+}
+
+void Session::NormalizedRow(const SampleWindow& window, int64_t row, float* x_out,
+                            float* z_out) const {
+  if (window.mapped()) {
+    std::copy_n(window.mapped_x_row(row), config_.x_dim, x_out);
+    std::copy_n(window.mapped_z_row(row), config_.z_dim, z_out);
+    return;
+  }
+  NormalizeX(window.x_row(row), x_out);
+  NormalizeZ(window.z_row(row), z_out);
 }
 
 void Session::NormalizeX(const float* x, float* out) const {
@@ -332,13 +363,16 @@ bool Session::TrainOneStep() {
   zm_buf_.resize(b * dz);
   for (int64_t i = 0; i < b; ++i) {
     const int64_t row = Below(rng_, train_window_.size());
-    NormalizeX(train_window_.x_row(row), &x_buf_[i * dx]);
-    NormalizeZ(train_window_.z_row(row), &z_buf_[i * dz]);
+    NormalizedRow(train_window_, row, &x_buf_[i * dx], &z_buf_[i * dz]);
   }
   if (config_.marginal_sampling == MarginalSampling::kWindow) {
     for (int64_t i = 0; i < b; ++i) {
       const int64_t row = Below(rng_, train_window_.size());
-      NormalizeZ(train_window_.z_row(row), &zm_buf_[i * dz]);
+      if (train_window_.mapped()) {
+        std::copy_n(train_window_.mapped_z_row(row), dz, &zm_buf_[i * dz]);
+      } else {
+        NormalizeZ(train_window_.z_row(row), &zm_buf_[i * dz]);
+      }
     }
   } else {
     index_buf_.resize(b);
@@ -363,8 +397,7 @@ void Session::EvaluateAndPublish() {
   const int dz = config_.z_dim;
   std::vector<float> x(n * dx), z(n * dz), zm(n * dz);
   for (int64_t i = 0; i < n; ++i) {
-    NormalizeX(holdout_window_.x_row(first + i), &x[i * dx]);
-    NormalizeZ(holdout_window_.z_row(first + i), &z[i * dz]);
+    NormalizedRow(holdout_window_, first + i, &x[i * dx], &z[i * dz]);
   }
   std::vector<int64_t> order(n);
   for (int64_t i = 0; i < n; ++i) order[i] = i;
@@ -650,6 +683,7 @@ bool Session::LoadState(absl::string_view payload) {
       r.Bool(&has_evaluation_) && r.Bool(&training_exhausted_) && r.Int(&recoveries) &&
       r.Int(&evaluations_since_recovery_) && trainer_->LoadFrom(&r) && r.done();
   recoveries_ = recoveries;
+  if (ok) MapWindows();
   return ok;
 }
 

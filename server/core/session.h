@@ -196,6 +196,9 @@ class Session : public WorkerPool::Task,
   void EvaluateAndPublish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(train_mu_);
   void Recover() ABSL_EXCLUSIVE_LOCKS_REQUIRED(train_mu_);
   void MaybeRefitQuantiles() ABSL_EXCLUSIVE_LOCKS_REQUIRED(train_mu_);
+  void MapWindows() ABSL_EXCLUSIVE_LOCKS_REQUIRED(train_mu_);
+  void NormalizedRow(const SampleWindow& window, int64_t row, float* x_out, float* z_out) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(train_mu_);
   void NormalizeX(const float* x, float* out) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(train_mu_);
   void NormalizeZ(const float* z, float* out) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(train_mu_);
   Estimate BaseEstimate() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(train_mu_);

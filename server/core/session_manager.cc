@@ -281,7 +281,9 @@ absl::Status SessionManager::Delete(absl::string_view id) {
 }
 
 int64_t SessionManager::ReservedValues(const SessionConfig& config) const {
-  return int64_t{config.window_size} * (int64_t{config.x_dim} + config.z_dim) +
+  // A quantile-normalised window also keeps a normalised copy of its rows.
+  const int copies = config.input_normalization == InputNormalization::kQuantile ? 2 : 1;
+  return copies * int64_t{config.window_size} * (int64_t{config.x_dim} + config.z_dim) +
          options_.session.max_pending_values;
 }
 

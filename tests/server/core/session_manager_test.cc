@@ -130,8 +130,9 @@ TEST(SessionManagerTest, RefusesSessionsPastTheLimit) {
 TEST(SessionManagerTest, RefusesWindowsBeyondTheMemoryBudget) {
   SessionManagerOptions options = Options();
   options.session.max_pending_values = 1000;
-  // Small(): window 2048 rows of 1 + 1 values, plus the queue: 5096 values.
-  options.max_total_values = 12000;
+  // Small(): window 2048 rows of 1 + 1 values, twice (raw and quantile-
+  // normalised), plus the queue: 9192 values; room for two sessions.
+  options.max_total_values = 20000;
   SessionManager m(options);
   ASSERT_OK(m.Create("a", Small()));
   ASSERT_OK(m.Create("b", Small()));
