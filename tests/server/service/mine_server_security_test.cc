@@ -2,6 +2,8 @@
 // certificates openssl makes at test time (a wrong CA refused), bearer-token
 // authentication, tenant isolation (another tenant's session is NOT_FOUND on
 // every RPC) and per-tenant quotas (RESOURCE_EXHAUSTED).
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -24,7 +26,11 @@ using service_testing::TestOptions;
 constexpr char kAcmeToken[] = "acme-token-0123456789";
 constexpr char kGlobexToken[] = "globex-token-0123456789";
 
-std::string Dir() { return ::testing::TempDir() + "mine_security/"; }
+// Per process: ctest runs each case as its own process, several at once, and
+// they must not rewrite each other's certificates mid-handshake.
+std::string Dir() {
+  return ::testing::TempDir() + "mine_security_" + std::to_string(::getpid()) + "/";
+}
 
 // Writes ca.pem, server.{pem,key} (SAN 127.0.0.1 and localhost),
 // client.{pem,key} signed by the CA, and other-ca.pem with
@@ -46,7 +52,8 @@ leaf server ca "subjectAltName=IP:127.0.0.1,DNS:localhost"
 leaf client ca "extendedKeyUsage=clientAuth"
 leaf rogue-client other-ca "extendedKeyUsage=clientAuth"
 )");
-  const std::string path = ::testing::TempDir() + "make_certs.sh";
+  const std::string path =
+      ::testing::TempDir() + "make_certs_" + std::to_string(::getpid()) + ".sh";
   std::ofstream(path) << script;
   return std::system(absl::StrCat("sh '", path, "'").c_str()) == 0;
 }
@@ -114,7 +121,7 @@ TEST_F(SecurityTest, BadTlsOptionsAreRefusedAtStart) {
 class AuthTest : public SecurityTest {
  protected:
   void StartWithTokens(TenantQuota quota = {}) {
-    tokens_path_ = ::testing::TempDir() + "mine_tokens";
+    tokens_path_ = ::testing::TempDir() + "mine_tokens_" + std::to_string(::getpid());
     std::ofstream(tokens_path_) << kAcmeToken << " acme\n" << kGlobexToken << " globex\n";
     MineServerOptions options = TestOptions();
     options.auth_tokens_file = tokens_path_;
