@@ -78,7 +78,9 @@ std::shared_ptr<mine::Session> NewSession(int dim, mine::EstimatorKind estimator
   config.window_size = window;
   config.seed = seed;
   if (estimator == mine::EstimatorKind::kInfoNce) config.batch_size = absl::GetFlag(FLAGS_infonce_batch);
-  auto session = mine::Session::Create("accuracy", config, /*pool=*/nullptr, {});
+  mine::SessionOptions exact_slices;  // deterministic whatever the machine's load
+  exact_slices.max_slice_duration = absl::InfiniteDuration();
+  auto session = mine::Session::Create("accuracy", config, /*pool=*/nullptr, exact_slices);
   if (!session.ok()) {
     std::fprintf(stderr, "%s\n", session.status().ToString().c_str());
     std::exit(2);

@@ -86,6 +86,9 @@ Result RunOnce(const Case& c, mine::EstimatorKind estimator, uint64_t seed) {
   if (inputs == "quantile") config.input_normalization = mine::InputNormalization::kQuantile;
 
   mine::SessionOptions options;
+  // Slices of exactly 50 steps whatever the machine's load: the table is
+  // deterministic for its seeds.
+  options.max_slice_duration = absl::InfiniteDuration();
   if (absl::GetFlag(FLAGS_plateau_span) > 0) options.plateau_span = absl::GetFlag(FLAGS_plateau_span);
   auto session = mine::Session::Create("accuracy", config, /*pool=*/nullptr, options);
   if (!session.ok()) {
