@@ -45,12 +45,7 @@ ABSL_FLAG(int64_t, infonce_max_steps, 500, "INFONCE's training steps at most");
 
 namespace {
 
-struct Case {
-  std::string name;
-  int dim;
-  double rho;
-  mine::Transform transform;
-};
+using Case = mine::GaussianCase;
 
 std::vector<Case> AllCases() {
   using mine::Transform;

@@ -30,12 +30,7 @@ ABSL_FLAG(std::string, activation, "", "relu, elu, tanh; empty = default");
 
 namespace {
 
-struct Case {
-  std::string name;
-  int dim;
-  double rho;
-  mine::Transform transform;
-};
+using Case = mine::GaussianCase;
 
 std::vector<Case> AllCases() {
   using mine::Transform;

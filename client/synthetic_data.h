@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -16,6 +17,14 @@ enum class Transform { kNone, kCube, kAsinh, kNormalCdf };
 
 absl::StatusOr<Transform> ParseTransform(absl::string_view name);
 absl::string_view TransformName(Transform transform);
+
+// A named case of CorrelatedGaussian, as benchmarks and reports list them.
+struct GaussianCase {
+  std::string name;  // e.g. "d5_rho0.8_cube"
+  int dim;
+  double rho;
+  Transform transform;
+};
 
 // Samples with closed-form MI: x ~ N(0, I_d), z = rho x + sqrt(1 - rho^2) e,
 // e ~ N(0, I_d), so corr(x_i, z_j) = rho if i == j else 0 and
