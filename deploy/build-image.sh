@@ -124,8 +124,19 @@ sys.exit(0 if state == "CONVERGED" and 0.85 < mi < 1.1 else 1)
 CHECK
 
 # Drain: the server exits 0 after SIGTERM and checkpointed the session.
-kill -TERM "$server"
+# buildah run answers a signal by killing its command (SIGKILL), so the signal
+# goes to the mine-server process itself, found among buildah run's descendants.
+descendants() { local p; for p in $(ps -o pid= --ppid "$1"); do echo "$p"; descendants "$p"; done; }
+server_pid=
+for p in $(descendants "$server"); do
+  [[ $(ps -o comm= -p "$p") == mine-server ]] && server_pid=$p
+done
+[[ -n $server_pid ]] || { say "FAIL: no mine-server process under buildah run ($server)"; exit 1; }
+kill -TERM "$server_pid"
 wait "$server" || { say "FAIL: the server did not exit 0 after SIGTERM"; server=; exit 1; }
 server=
-in_image sh -c 'ls /var/lib/minestream' >&2
+grep -q 'drain' "$log" && tail -n 3 "$log" >&2
+files=$(in_image find /var/lib/minestream -type f)
+echo "$files" >&2
+grep -q image-check <<<"$files" || { say "FAIL: no checkpoint of the session in the state volume"; exit 1; }
 say "PASS: image $image ($size) built in ${build_s} s; run checks passed; total $(elapsed)"
