@@ -16,6 +16,7 @@ packages=(
   prometheus-cpp-dev            # mine-server metrics
   python3 python3-grpcio python3-numpy
   python3-torch python3-scipy python3-matplotlib   # bench/: Python reference, KSG, plots
+  python3-yaml nginx            # deploy/k8s/validate.sh: manifest checks, nginx -t of the router
 )
 
 missing=()
