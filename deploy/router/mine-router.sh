@@ -56,9 +56,15 @@ mkdir -p "$run_dir"
 render >"$upstream"
 log "upstream: $(grep -c '^server .*:[0-9]* max_fails' "$upstream" || true) replica(s)"
 if [ "${1:-}" = "--render-only" ]; then cat "$upstream"; exit 0; fi
-nginx -e stderr -t -q -c "$conf"
-
-nginx -e stderr -c "$conf" -g 'daemon off;' &
+# The access log is /dev/stdout, which nginx opens by path. A non-root process
+# may not reopen a descriptor it inherited from root (the container runtime's
+# stdout), so nginx's stdout is a pipe this script owns, copied to the real one.
+# (nginx -t opens the log files too: its stdout is /dev/null, which anyone may open.)
+nginx -e stderr -t -q -c "$conf" >/dev/null
+rm -f "$run_dir/stdout"
+mkfifo -m 0600 "$run_dir/stdout"
+cat "$run_dir/stdout" &
+nginx -e stderr -c "$conf" -g 'daemon off;' >"$run_dir/stdout" &
 nginx_pid=$!
 # SIGTERM from the kubelet: SIGQUIT is nginx's graceful stop (calls in flight finish).
 trap 'kill -QUIT "$nginx_pid" 2>/dev/null; wait "$nginx_pid"; exit 0' TERM INT
@@ -70,7 +76,7 @@ while kill -0 "$nginx_pid" 2>/dev/null; do
   if cmp -s "$upstream.new" "$upstream"; then continue; fi
   cp "$upstream" "$upstream.old"
   mv "$upstream.new" "$upstream"
-  if nginx -e stderr -t -q -c "$conf"; then
+  if nginx -e stderr -t -q -c "$conf" >/dev/null; then
     log "replicas changed, reloading: $(grep -o '^server [^ ]*' "$upstream" | cut -d' ' -f2 | tr '\n' ' ')"
     kill -HUP "$nginx_pid"
   else
