@@ -233,11 +233,18 @@ def check_references(objects, secrets):
 # --------------------------------------------------------------------------
 # Kubernetes: what this application needs.
 
+def find(by_kind, kind, name):
+    """The object kind/name, or None after a failure saying it is missing."""
+    obj = by_kind.get(kind, {}).get(name)
+    if obj is None:
+        fail("deploy/k8s", f"no {kind} {name}")
+    return obj
+
+
 def check_server(by_kind, dockerfile):
     where = "server-statefulset.yaml StatefulSet/mine"
-    sts = by_kind.get("StatefulSet", {}).get("mine")
+    sts = find(by_kind, "StatefulSet", "mine")
     if sts is None:
-        fail("deploy/k8s", "no StatefulSet mine")
         return None
     spec = sts["spec"]
     headless = by_kind.get("Service", {}).get(spec.get("serviceName"))
@@ -341,9 +348,8 @@ def check_server(by_kind, dockerfile):
 
 def check_hpa(by_kind, sts):
     where = "server-hpa.yaml HorizontalPodAutoscaler/mine"
-    hpa = by_kind.get("HorizontalPodAutoscaler", {}).get("mine")
+    hpa = find(by_kind, "HorizontalPodAutoscaler", "mine")
     if hpa is None:
-        fail("deploy/k8s", "no HorizontalPodAutoscaler mine")
         return None
     spec = hpa["spec"]
     ref = spec.get("scaleTargetRef", {})
@@ -367,10 +373,9 @@ def check_hpa(by_kind, sts):
 
 def check_router(by_kind, sts, flags, hpa):
     where = "router.yaml Deployment/mine-router"
-    router = by_kind.get("Deployment", {}).get("mine-router")
-    cm = by_kind.get("ConfigMap", {}).get("mine-router")
+    router = find(by_kind, "Deployment", "mine-router")
+    cm = find(by_kind, "ConfigMap", "mine-router")
     if router is None or cm is None:
-        fail("router.yaml", "no Deployment and ConfigMap mine-router")
         return
     conf = cm.get("data", {}).get("nginx.conf", "")
     if not re.search(r"hash\s+\$http_x_session_id\s+consistent;", conf):
