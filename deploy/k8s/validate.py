@@ -355,8 +355,10 @@ def check_hpa(by_kind, sts):
     ref = spec.get("scaleTargetRef", {})
     if (ref.get("kind"), ref.get("name")) != ("StatefulSet", sts["metadata"]["name"]):
         fail(where, "scaleTargetRef is not the StatefulSet")
-    if not 1 <= spec.get("minReplicas", 1) <= sts["spec"].get("replicas", 1) <= spec.get("maxReplicas", 0):
-        fail(where, "needs 1 <= minReplicas <= StatefulSet replicas <= maxReplicas")
+    if not 1 <= spec.get("minReplicas", 1) <= spec.get("maxReplicas", 0):
+        fail(where, "needs 1 <= minReplicas <= maxReplicas")
+    if "replicas" in sts["spec"]:
+        fail(where, "the StatefulSet sets replicas: each kubectl apply would undo the HPA's count")
     metrics = exported_metrics()
     for m in spec.get("metrics", []):
         if m.get("type") == "Pods":
