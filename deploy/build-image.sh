@@ -24,6 +24,17 @@ mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 start=$(date +%s)
 say() { echo "build-image: $*" >&2; }
 elapsed() { echo "$(( $(date +%s) - start )) s"; }
+# buildah run answers a signal by killing its command (SIGKILL), so signals go
+# to the process itself, found by name among buildah run's descendants.
+descendants() { local p; for p in $(ps -o pid= --ppid "$1"); do echo "$p"; descendants "$p"; done; }
+child_named() {
+  local p
+  for p in $(descendants "$1"); do
+    if [[ $(ps -o comm= -p "$p") == "$2" ]]; then echo "$p"; return 0; fi
+  done
+  return 0
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 for tool in buildah debootstrap python3; do
   command -v "$tool" >/dev/null || { say "needs $tool"; exit 1; }
@@ -87,7 +98,7 @@ field() { python3 -c 'import json,sys; c=json.load(sys.stdin)["Docker"]["config"
 [[ $(field Volumes) == *'/var/lib/minestream'* ]] || { say "FAIL: no state volume"; exit 1; }
 mapfile -t entrypoint < <(field Entrypoint | python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)))')
 mapfile -t healthcheck < <(field Healthcheck | python3 -c 'import json,sys; t=json.load(sys.stdin)["Test"]; assert t[0]=="CMD", t; print("\n".join(t[1:]))')
-metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')  # a free port
+metrics_port=$(free_port)
 
 ctr=$(buildah from --pull-never "$image")
 # The router's container resolves the pod name mine-0.mine-headless to this host.
@@ -138,17 +149,6 @@ mi, state = float(e.get("mi_nats", 0)), e.get("state", "")
 sys.exit(0 if state == "CONVERGED" and 0.85 < mi < 1.1 else 1)
 CHECK
 
-# buildah run answers a signal by killing its command (SIGKILL), so signals go
-# to the process itself, found by name among buildah run's descendants.
-descendants() { local p; for p in $(ps -o pid= --ppid "$1"); do echo "$p"; descendants "$p"; done; }
-child_named() {
-  local p
-  for p in $(descendants "$1"); do
-    if [[ $(ps -o comm= -p "$p") == "$2" ]]; then echo "$p"; return 0; fi
-  done
-  return 0
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # --- 4. The router image in front of it: TLS in, x-session-id hashed. ------------
 # The in-cluster configuration (deploy/k8s/router.yaml), with loopback stand-ins:

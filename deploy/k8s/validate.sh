@@ -51,6 +51,7 @@ PY
   if [[ $(id -u) == 0 ]] && command -v unshare >/dev/null && unshare --mount true 2>/dev/null; then
   # Inside the namespace: render with 2 of 8 names resolvable, nginx -t; then
   # with none (the fallback line), nginx -t again.
+  # shellcheck disable=SC2016  # expanded by the inner bash, with $1 = $tmp
   unshare --mount bash -euo pipefail -c '
     tmp=$1
     mount --bind "$tmp/hosts" /etc/hosts
