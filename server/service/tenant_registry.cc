@@ -43,12 +43,13 @@ std::string TenantRegistry::TenantFile(absl::string_view id) const {
 void TenantRegistry::MigrateOwners() {
   if (owners_.empty()) return;
   for (auto it = owners_.begin(); it != owners_.end();) {
+    // Done when the session has its file already, or is gone (no directory).
     std::error_code error;
-    const bool moved =
+    const bool done =
         std::filesystem::exists(TenantFile(it->first), error) ||
-        (std::filesystem::is_directory(absl::StrCat(sessions_dir_, "/", it->first), error) &&
-         internal::WriteFileAtomically(TenantFile(it->first), it->second + "\n").ok());
-    it = moved ? owners_.erase(it) : std::next(it);
+        !std::filesystem::is_directory(absl::StrCat(sessions_dir_, "/", it->first), error) ||
+        internal::WriteFileAtomically(TenantFile(it->first), it->second + "\n").ok();
+    it = done ? owners_.erase(it) : std::next(it);
   }
   if (owners_.empty()) {
     std::error_code error;

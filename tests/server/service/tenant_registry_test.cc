@@ -74,5 +74,69 @@ TEST_F(TenantRegistryTest, MalformedLinesAreSkipped) {
   EXPECT_OK(tenants.Find("acme", "s1"));
 }
 
+// With a state dir (one or several replicas): each session's owner is a
+// file beside its checkpoint, so replicas never rewrite each other's.
+class TenantFilesTest : public TenantRegistryTest {
+ protected:
+  std::unique_ptr<SessionManager> Persistent() {
+    SessionManagerOptions options;
+    options.workers = 1;
+    options.persistence.state_dir = (dir_ / "state").string();
+    options.persistence.checkpoint_interval = absl::ZeroDuration();
+    auto manager = std::make_unique<SessionManager>(options);
+    EXPECT_OK(manager->RestoreState());
+    return manager;
+  }
+};
+
+TEST_F(TenantFilesTest, EachSessionKeepsItsOwnerBesideIt) {
+  std::unique_ptr<SessionManager> manager = Persistent();
+  TenantRegistry tenants(manager.get(), TenantQuota(), /*enforce=*/true);
+  ASSERT_OK(tenants.Create("acme", "s1", Small()));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "state/sessions/s1/tenant"));
+  EXPECT_STATUS_CODE(tenants.Find("globex", "s1"), absl::StatusCode::kNotFound);
+  EXPECT_STATUS_CODE(tenants.Create("globex", "s1", Small()), absl::StatusCode::kAlreadyExists);
+  // Another registry on the same dir (a restart, or another replica) agrees.
+  TenantRegistry other(manager.get(), TenantQuota(), /*enforce=*/true);
+  EXPECT_OK(other.Find("acme", "s1"));
+  ASSERT_OK(tenants.Delete("acme", "s1"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "state/sessions/s1"));
+  EXPECT_STATUS_CODE(other.Find("acme", "s1"), absl::StatusCode::kNotFound);
+}
+
+TEST_F(TenantFilesTest, TheOldOwnersFileMovesIntoTheSessions) {
+  std::unique_ptr<SessionManager> manager = Persistent();
+  ASSERT_OK(manager->Create("s1", Small()));
+  const std::string owners = (dir_ / "state/owners").string();
+  {
+    std::FILE* f = std::fopen(owners.c_str(), "w");
+    std::fputs("s1 acme\ngone acme\n", f);
+    std::fclose(f);
+  }
+  {
+    TenantRegistry tenants(manager.get(), TenantQuota(), /*enforce=*/true, owners);
+    EXPECT_OK(tenants.Find("acme", "s1"));
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "state/sessions/s1/tenant"));
+  EXPECT_FALSE(std::filesystem::exists(owners));
+  EXPECT_TRUE(std::filesystem::exists(owners + ".migrated"));
+  // Without the old file (as after a complete migration) the owner stays.
+  TenantRegistry later(manager.get(), TenantQuota(), /*enforce=*/true);
+  EXPECT_OK(later.Find("acme", "s1"));
+  EXPECT_STATUS_CODE(later.Find("globex", "s1"), absl::StatusCode::kNotFound);
+}
+
+TEST_F(TenantFilesTest, QuotaCountsTheTenantsSessionsOnDisk) {
+  std::unique_ptr<SessionManager> manager = Persistent();
+  TenantQuota quota;
+  quota.max_sessions = 1;
+  TenantRegistry tenants(manager.get(), quota, /*enforce=*/true);
+  ASSERT_OK(tenants.Create("acme", "s1", Small()));
+  EXPECT_OK(tenants.Create("acme", "s1", Small()));  // the same session again
+  EXPECT_STATUS_CODE(tenants.Create("acme", "s2", Small()),
+                     absl::StatusCode::kResourceExhausted);
+  EXPECT_OK(tenants.Create("globex", "s3", Small()));
+}
+
 }  // namespace
 }  // namespace mine
