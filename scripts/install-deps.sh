@@ -14,6 +14,7 @@ packages=(
   openssl                       # tests make TLS certificates at run time
   clang libclang-rt-14-dev      # the libFuzzer target (tests/, scripts/fuzz.sh)
   prometheus-cpp-dev            # mine-server metrics
+  nginx                         # tests/deploy/scale_out_test.sh: grpc_pass + consistent hash
   python3 python3-grpcio python3-numpy
   python3-torch python3-scipy python3-matplotlib   # bench/: Python reference, KSG, plots
 )
