@@ -1,5 +1,6 @@
 #include "server/core/lease_keeper.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 
@@ -18,7 +19,9 @@ absl::StatusOr<std::shared_ptr<LeaseGuard>> LeaseKeeper::Take(absl::string_view 
   auto guard = std::make_shared<LeaseGuard>(std::string(id), started + usable(),
                                             [store = store_.get()] { return store->Now(); });
   absl::MutexLock lock(&mu_);
-  held_[std::string(id)] = Held{lease->epoch, guard};
+  Held& held = held_[std::string(id)];
+  if (held.guard != nullptr) held.guard->Lose("");  // an older incarnation stops writing
+  held = Held{lease->epoch, guard};
   return guard;
 }
 
@@ -68,13 +71,13 @@ bool LeaseKeeper::StillHeld(const std::string& id, int64_t epoch) const {
   return it != held_.end() && it->second.epoch == epoch;
 }
 
-void LeaseKeeper::RenewAll() {
+std::vector<LeaseKeeper::Move> LeaseKeeper::Renew() {
   std::map<std::string, Held, std::less<>> held;
   {
     absl::MutexLock lock(&mu_);
     held = held_;
   }
-  std::vector<std::pair<std::string, std::string>> hand_off, lost;
+  std::vector<Move> moves;
   for (const auto& [id, h] : held) {
     if (!StillHeld(id, h.epoch)) continue;  // given back meanwhile
     const absl::Time started = store_->Now();
@@ -82,49 +85,86 @@ void LeaseKeeper::RenewAll() {
     if (lease.ok() && lease->HeldBy(store_->replica_id()) && lease->epoch == h.epoch) {
       h.guard->Extend(started + usable());
       if (!lease->requested_by.empty() && lease->requested_by != store_->replica_id()) {
-        hand_off.emplace_back(id, lease->requested_by);
+        moves.push_back({true, id, lease->requested_by, h.epoch});
       }
       continue;
     }
     if (lease.ok() || absl::IsNotFound(lease.status())) {
       const std::string owner = lease.ok() ? lease->owner : "";
       h.guard->Lose(owner);
-      lost.emplace_back(id, owner);
+      moves.push_back({false, id, owner, h.epoch});
       continue;
     }
     // An I/O error: try again next round; the guard's deadline decides
     // meanwhile whether the session may still write.
     std::fprintf(stderr, "state: lease of session '%s' not renewed: %s\n", id.c_str(),
                  lease.status().ToString().c_str());
-    if (h.guard->lost()) lost.emplace_back(id, "");
+    if (h.guard->lost()) moves.push_back({false, id, "", h.epoch});
   }
-  for (const auto& [id, to] : hand_off) {
-    if (callbacks_.hand_off && StillHeld(id, held[id].epoch)) callbacks_.hand_off(id, to);
+  return moves;
+}
+
+void LeaseKeeper::Run(const Move& move) {
+  if (!StillHeld(move.id, move.epoch)) return;
+  const auto& callback = move.hand_off ? callbacks_.hand_off : callbacks_.lost;
+  if (callback) {
+    callback(move.id, move.other);
+  } else if (!move.hand_off) {
+    Forget(move.id);
   }
-  for (const auto& [id, owner] : lost) {
-    if (!StillHeld(id, held[id].epoch)) continue;
-    if (callbacks_.lost) {
-      callbacks_.lost(id, owner);
-    } else {
-      Forget(id);
-    }
-  }
+}
+
+void LeaseKeeper::RenewAll() {
+  for (const Move& move : Renew()) Run(move);
 }
 
 void LeaseKeeper::Start(Callbacks callbacks) {
   if (thread_.joinable()) return;
   callbacks_ = std::move(callbacks);
   thread_ = std::thread([this] { Loop(); });
+  move_thread_ = std::thread([this] { MoveLoop(); });
 }
 
 void LeaseKeeper::Loop() {
   const absl::Duration period = std::max(store_->ttl() / 3, absl::Milliseconds(10));
-  while (!stop_.WaitForNotificationWithTimeout(period)) RenewAll();
+  while (!stop_.WaitForNotificationWithTimeout(period)) {
+    std::vector<Move> moves = Renew();
+    absl::MutexLock lock(&moves_mu_);
+    for (Move& move : moves) {
+      // A handoff already waiting for the same lease is not queued twice.
+      const bool queued = std::any_of(moves_.begin(), moves_.end(), [&](const Move& m) {
+        return m.id == move.id && m.epoch == move.epoch && m.hand_off == move.hand_off;
+      });
+      if (!queued) moves_.push_back(std::move(move));
+    }
+  }
+}
+
+void LeaseKeeper::MoveLoop() {
+  for (;;) {
+    Move move;
+    {
+      absl::MutexLock lock(&moves_mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(moves_mu_) {
+        return stopping_ || !moves_.empty();
+      };
+      moves_mu_.Await(absl::Condition(&ready));
+      if (stopping_) return;
+      move = moves_.front();
+      moves_.erase(moves_.begin());
+    }
+    Run(move);
+  }
 }
 
 void LeaseKeeper::Stop() {
   if (!stop_.HasBeenNotified()) stop_.Notify();
   if (thread_.joinable()) thread_.join();
+  {
+    absl::MutexLock lock(&moves_mu_);
+    stopping_ = true;
+  }
+  if (move_thread_.joinable()) move_thread_.join();
 }
 
 }  // namespace mine

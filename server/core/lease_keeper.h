@@ -22,9 +22,10 @@ namespace mine {
 // The leases one replica holds, kept alive: every ttl/3 each is renewed.
 // A renewal that finds another replica's request hands the session off
 // (`hand_off`); one that finds the lease taken, the session deleted, or its
-// own deadline passed drops the session (`lost`). The callbacks run on the
-// keeper's thread, without its lock, and must call Give or Forget for the
-// id. Thread-safe.
+// own deadline passed drops the session (`lost`). The callbacks run without
+// the keeper's lock, on a thread of their own (a slow handoff checkpoint
+// must not delay the renewal of the other leases), one at a time, and must
+// call Give or Forget for the id. Thread-safe.
 //
 //   LeaseKeeper keeper(std::make_unique<LeaseStore>(...));
 //   keeper.Start({on_hand_off, on_lost});
@@ -54,8 +55,9 @@ class LeaseKeeper {
   // Gives every lease back (shutdown), so others need not wait for expiry.
   void GiveAll();
 
-  // One round of renewals; what the thread runs every ttl/3 (public for
-  // tests, which drive it with their own clock).
+  // One round of renewals, then its handoffs and drops, here and now (for
+  // tests, which drive it with their own clock; the threads do the same
+  // every ttl/3).
   void RenewAll();
   void Start(Callbacks callbacks);
   void Stop();  // idempotent
@@ -70,15 +72,30 @@ class LeaseKeeper {
     int64_t epoch;
     std::shared_ptr<LeaseGuard> guard;
   };
+  // What a renewal found for a session: hand it to `other`, or drop it
+  // (`other` holds it now, or no one).
+  struct Move {
+    bool hand_off;
+    std::string id;
+    std::string other;
+    int64_t epoch;
+  };
+  std::vector<Move> Renew();
+  void Run(const Move& move);
   void Loop();
+  void MoveLoop();
   bool StillHeld(const std::string& id, int64_t epoch) const;
 
   const std::unique_ptr<LeaseStore> store_;
   mutable absl::Mutex mu_;
   std::map<std::string, Held, std::less<>> held_ ABSL_GUARDED_BY(mu_);
-  Callbacks callbacks_;  // set by Start, before the thread runs
+  Callbacks callbacks_;  // set by Start, before the threads run
+  absl::Mutex moves_mu_;
+  std::vector<Move> moves_ ABSL_GUARDED_BY(moves_mu_);
+  bool stopping_ ABSL_GUARDED_BY(moves_mu_) = false;
   absl::Notification stop_;
-  std::thread thread_;
+  std::thread thread_;        // renewals
+  std::thread move_thread_;   // handoffs and drops
 };
 
 }  // namespace mine
