@@ -2,8 +2,6 @@
 // leases on real files, a clock the test steps, and lease renewals driven by
 // the test (RenewAll) rather than by the keepers' threads, whose period
 // (ttl / 3 of a 60 s ttl) never comes round during a test.
-#include <stdlib.h>
-
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -14,7 +12,9 @@
 #include "gtest/gtest.h"
 #include "server/core/lease_store.h"
 #include "server/core/session_manager.h"
+#include "tests/support/small_session_config.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
 
 namespace mine {
 namespace {
@@ -23,16 +23,6 @@ namespace fs = std::filesystem;
 
 constexpr absl::Duration kTtl = absl::Seconds(60);
 constexpr int64_t kRowsPerBatch = 50;
-
-SessionConfig Small() {
-  SessionConfig c;
-  c.x_dim = 1;
-  c.z_dim = 1;
-  c.hidden_units = {16};
-  c.batch_size = 32;
-  c.window_size = 2048;
-  return c;
-}
 
 // Wall clock of the test: starts now, moves only when told.
 class SteppedClock {
@@ -56,12 +46,7 @@ class SteppedClock {
 
 class SharedStateTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/mine-shared-test-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    root_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(root_); }
+  void SetUp() override { ASSERT_FALSE(root_.empty()); }
 
   std::unique_ptr<SessionManager> Replica(const std::string& name) {
     SessionManagerOptions o;
@@ -76,6 +61,15 @@ class SharedStateTest : public ::testing::Test {
     auto m = std::make_unique<SessionManager>(o);
     EXPECT_OK(m->RestoreState());
     return m;
+  }
+
+  // Replicas a_ and b_, and session "s1" created on a_ (on_a_).
+  void StartTwoWithSessionOnA() {
+    a_ = Replica("a");
+    b_ = Replica("b");
+    absl::StatusOr<std::shared_ptr<Session>> created = a_->Create("s1", SmallSessionConfig());
+    ASSERT_OK(created);
+    on_a_ = *std::move(created);
   }
 
   LeaseStore Leases() {
@@ -99,8 +93,11 @@ class SharedStateTest : public ::testing::Test {
     return s.Ingest(x, z, seq);
   }
 
-  std::string root_;
+  TempDir dir_{"mine-shared-test"};
+  const std::string root_ = dir_.path();
   SteppedClock clock_;
+  std::unique_ptr<SessionManager> a_, b_;
+  std::shared_ptr<Session> on_a_;
 };
 
 TEST_F(SharedStateTest, LeaseIsExclusiveAndRecordsWhoAskedForIt) {
@@ -166,7 +163,7 @@ TEST_F(SharedStateTest, LeaseFileRoundTripsAndRejectsGarbage) {
 TEST_F(SharedStateTest, NothingIsLoadedAtStartUp) {
   {
     std::unique_ptr<SessionManager> a = Replica("a");
-    absl::StatusOr<std::shared_ptr<Session>> s = a->Create("s1", Small());
+    absl::StatusOr<std::shared_ptr<Session>> s = a->Create("s1", SmallSessionConfig());
     ASSERT_OK(s);
     Push(**s, 1, 3);
   }
@@ -179,11 +176,10 @@ TEST_F(SharedStateTest, NothingIsLoadedAtStartUp) {
 }
 
 TEST_F(SharedStateTest, HandoffMovesTheSessionWithNothingLostOrDoubled) {
-  std::unique_ptr<SessionManager> a = Replica("a");
-  std::unique_ptr<SessionManager> b = Replica("b");
-  absl::StatusOr<std::shared_ptr<Session>> on_a = a->Create("s1", Small());
-  ASSERT_OK(on_a);
-  Push(**on_a, 1, 5);
+  StartTwoWithSessionOnA();
+  SessionManager* a = a_.get();
+  SessionManager* b = b_.get();
+  Push(*on_a_, 1, 5);
 
   // b is asked for it: refused (retryable) while a holds it; a hears of it
   // at its next renewal and hands over.
@@ -193,7 +189,7 @@ TEST_F(SharedStateTest, HandoffMovesTheSessionWithNothingLostOrDoubled) {
   a->leases()->RenewAll();
   EXPECT_EQ(a->session_count(), 0);
   // a client still on a is told to retry elsewhere, not that it is gone.
-  EXPECT_STATUS_CODE(PushOne(**on_a, 6), absl::StatusCode::kUnavailable);
+  EXPECT_STATUS_CODE(PushOne(*on_a_, 6), absl::StatusCode::kUnavailable);
 
   absl::StatusOr<std::shared_ptr<Session>> on_b = b->Get("s1");
   ASSERT_OK(on_b);
@@ -218,16 +214,15 @@ TEST_F(SharedStateTest, HandoffMovesTheSessionWithNothingLostOrDoubled) {
 }
 
 TEST_F(SharedStateTest, StaleOwnerRefusesWritesAndGivesUpWithoutWriting) {
-  std::unique_ptr<SessionManager> a = Replica("a");
-  std::unique_ptr<SessionManager> b = Replica("b");
-  absl::StatusOr<std::shared_ptr<Session>> on_a = a->Create("s1", Small());
-  ASSERT_OK(on_a);
-  Push(**on_a, 1, 4);
+  StartTwoWithSessionOnA();
+  SessionManager* a = a_.get();
+  SessionManager* b = b_.get();
+  Push(*on_a_, 1, 4);
 
   // a stalls (no renewals) past its lease: it refuses batches on its own
   // clock, before b can take over...
   clock_.Advance(kTtl * 3 / 4 + absl::Seconds(1));
-  EXPECT_STATUS_CODE(PushOne(**on_a, 5), absl::StatusCode::kUnavailable);
+  EXPECT_STATUS_CODE(PushOne(*on_a_, 5), absl::StatusCode::kUnavailable);
   EXPECT_STATUS_CODE(b->Get("s1"), absl::StatusCode::kUnavailable);  // not expired yet
   // ...b takes the expired lease and has exactly what a acknowledged...
   clock_.Advance(kTtl / 4);
@@ -249,28 +244,24 @@ TEST_F(SharedStateTest, StaleOwnerRefusesWritesAndGivesUpWithoutWriting) {
 }
 
 TEST_F(SharedStateTest, CreateOfAStoredIdComparesConfigsOnAnyReplica) {
-  std::unique_ptr<SessionManager> a = Replica("a");
-  std::unique_ptr<SessionManager> b = Replica("b");
-  ASSERT_OK(a->Create("s1", Small()));
+  StartTwoWithSessionOnA();
   // Held by a: retry; after the handoff, the same config is the same session.
-  EXPECT_STATUS_CODE(b->Create("s1", Small()), absl::StatusCode::kUnavailable);
-  a->leases()->RenewAll();
-  absl::StatusOr<std::shared_ptr<Session>> same = b->Create("s1", Small());
+  EXPECT_STATUS_CODE(b_->Create("s1", SmallSessionConfig()), absl::StatusCode::kUnavailable);
+  a_->leases()->RenewAll();
+  absl::StatusOr<std::shared_ptr<Session>> same = b_->Create("s1", SmallSessionConfig());
   ASSERT_OK(same);
   EXPECT_EQ((*same)->id(), "s1");
-  SessionConfig other = Small();
+  SessionConfig other = SmallSessionConfig();
   other.window_size = 4096;
-  EXPECT_STATUS_CODE(b->Create("s1", other), absl::StatusCode::kAlreadyExists);
+  EXPECT_STATUS_CODE(b_->Create("s1", other), absl::StatusCode::kAlreadyExists);
 }
 
 TEST_F(SharedStateTest, ListReadsOtherReplicasSessionsWithoutTakingTheirLeases) {
-  std::unique_ptr<SessionManager> a = Replica("a");
-  std::unique_ptr<SessionManager> b = Replica("b");
-  ASSERT_OK(a->Create("s1", Small()));
-  absl::StatusOr<std::shared_ptr<Session>> s2 = b->Create("s2", Small());
+  StartTwoWithSessionOnA();
+  absl::StatusOr<std::shared_ptr<Session>> s2 = b_->Create("s2", SmallSessionConfig());
   ASSERT_OK(s2);
   Push(**s2, 1, 2);
-  absl::StatusOr<SessionManager::Page> page = a->List(0, "");
+  absl::StatusOr<SessionManager::Page> page = a_->List(0, "");
   ASSERT_OK(page);
   ASSERT_EQ(page->sessions.size(), 2u);
   EXPECT_EQ(page->sessions[0]->id(), "s1");
@@ -278,31 +269,26 @@ TEST_F(SharedStateTest, ListReadsOtherReplicasSessionsWithoutTakingTheirLeases) 
   absl::StatusOr<Lease> lease = Leases().Read("s2");
   ASSERT_OK(lease);
   EXPECT_EQ(lease->owner, "b");
-  EXPECT_EQ(b->session_count(), 1);
+  EXPECT_EQ(b_->session_count(), 1);
 }
 
 TEST_F(SharedStateTest, DeleteTakesTheLeaseFirst) {
-  std::unique_ptr<SessionManager> a = Replica("a");
-  std::unique_ptr<SessionManager> b = Replica("b");
-  absl::StatusOr<std::shared_ptr<Session>> on_a = a->Create("s1", Small());
-  ASSERT_OK(on_a);
-  EXPECT_STATUS_CODE(b->Delete("s1"), absl::StatusCode::kUnavailable);
+  StartTwoWithSessionOnA();
+  EXPECT_STATUS_CODE(b_->Delete("s1"), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(fs::exists(root_ + "/state/sessions/s1"));
-  a->leases()->RenewAll();  // hands over
-  ASSERT_OK(b->Delete("s1"));
+  a_->leases()->RenewAll();  // hands over
+  ASSERT_OK(b_->Delete("s1"));
   EXPECT_FALSE(fs::exists(root_ + "/state/sessions/s1"));
-  EXPECT_STATUS_CODE(a->Get("s1"), absl::StatusCode::kNotFound);
-  EXPECT_STATUS_CODE(b->Get("s1"), absl::StatusCode::kNotFound);
+  EXPECT_STATUS_CODE(a_->Get("s1"), absl::StatusCode::kNotFound);
+  EXPECT_STATUS_CODE(b_->Get("s1"), absl::StatusCode::kNotFound);
 }
 
 TEST_F(SharedStateTest, EvictionReleasesTheLease) {
-  std::unique_ptr<SessionManager> a = Replica("a");
-  std::unique_ptr<SessionManager> b = Replica("b");
-  {
-    absl::StatusOr<std::shared_ptr<Session>> on_a = a->Create("s1", Small());
-    ASSERT_OK(on_a);
-    Push(**on_a, 1, 2);
-  }
+  StartTwoWithSessionOnA();
+  SessionManager* a = a_.get();
+  SessionManager* b = b_.get();
+  Push(*on_a_, 1, 2);
+  on_a_.reset();  // only the manager holds it now
   // Idle sessions that no one holds leave memory, lease given back.
   for (int i = 0; i < 100 && a->EvictIdle(absl::Nanoseconds(1)) == 0; ++i) {
     absl::SleepFor(absl::Milliseconds(50));

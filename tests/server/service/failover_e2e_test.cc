@@ -3,8 +3,6 @@
 // batches; when its "router" switches replica, the session's lease moves
 // (handoff by the live owner, or expiry after a kill -9) and the session
 // continues there with every acknowledged batch applied exactly once.
-#include <stdlib.h>
-
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -16,30 +14,24 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "client/synthetic_data.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "mine/v1/mine.grpc.pb.h"
+#include "tests/support/sequenced_batch.h"
 #include "tests/support/server_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace mine {
 namespace {
-
-namespace fs = std::filesystem;
 
 constexpr int kRowsPerBatch = 20;
 constexpr int kLeaseTtlS = 2;
 
 class FailoverE2eTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/mine-failover-e2e-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    state_dir_ = pattern;
-  }
+  void SetUp() override { ASSERT_FALSE(state_dir_.empty()); }
   void TearDown() override {
     for (auto& r : replicas_) r.process->Kill();
-    fs::remove_all(state_dir_);
   }
 
   struct Replica {
@@ -111,14 +103,7 @@ class FailoverE2eTest : public ::testing::Test {
   // acknowledges it; UNAVAILABLE (lease elsewhere, replica dead) is retried.
   // Returns whether it was a duplicate.
   bool PushUntilAcked(const std::atomic<int>& target, const std::string& id, int64_t sequence) {
-    v1::SampleBatch batch;
-    batch.set_session_id(id);
-    batch.set_sequence(sequence);
-    std::vector<float> x, z;
-    CorrelatedGaussian(1, 0.8, Transform::kNone, static_cast<uint64_t>(sequence))
-        .Fill(kRowsPerBatch, &x, &z);
-    *batch.mutable_x() = {x.begin(), x.end()};
-    *batch.mutable_z() = {z.begin(), z.end()};
+    const v1::SampleBatch batch = SequencedBatch(id, sequence, kRowsPerBatch);
     const absl::Time deadline = absl::Now() + absl::Seconds(60);
     while (absl::Now() < deadline) {
       v1::PushSamplesResponse reply;
@@ -140,7 +125,8 @@ class FailoverE2eTest : public ::testing::Test {
     return owner;
   }
 
-  std::string state_dir_;
+  TempDir dir_{"mine-failover-e2e"};
+  const std::string state_dir_ = dir_.path();
   std::vector<Replica> replicas_;
 };
 
