@@ -8,7 +8,9 @@
 // reconnects and its longest wait between two estimates, then a total line;
 // exit 1 when any session counts other than what was acknowledged.
 //
-//   mine-scale-out-client --target 127.0.0.1:8080 --sessions 12 --seconds 40
+//   mine-scale-out-client --target 127.0.0.1:8080 --sessions 12 --seconds 40 [--stop_file F]
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -29,7 +31,9 @@
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "server or proxy address");
 ABSL_FLAG(int, sessions, 12, "sessions streamed at once");
 ABSL_FLAG(std::string, prefix, "so", "session ids are <prefix>-00, <prefix>-01, ...");
-ABSL_FLAG(int, seconds, 40, "how long each session streams");
+ABSL_FLAG(int, seconds, 40, "how long each session streams at most");
+ABSL_FLAG(std::string, stop_file, "",
+          "stop streaming as soon as this file exists (the test's cue); empty: after --seconds");
 ABSL_FLAG(int, rows_per_batch, 20, "rows per batch (one batch per tick)");
 ABSL_FLAG(int, tick_ms, 100, "time between batches of one session");
 ABSL_FLAG(int, resume_s, 120, "how long a stream keeps trying to resume");
@@ -56,6 +60,12 @@ v1::SessionConfig SmallConfig() {
   return config;
 }
 
+bool Stopped() {
+  const std::string path = absl::GetFlag(FLAGS_stop_file);
+  struct stat st;
+  return !path.empty() && ::stat(path.c_str(), &st) == 0;
+}
+
 void Stream(MineClient& client, absl::Time until, int index, Outcome* out) {
   absl::Mutex mu;
   absl::Time last = absl::Now();
@@ -79,7 +89,7 @@ void Stream(MineClient& client, absl::Time until, int index, Outcome* out) {
   const absl::Duration tick = absl::Milliseconds(absl::GetFlag(FLAGS_tick_ms));
   absl::Time next_poll = absl::Now() + absl::Seconds(1);
   std::vector<float> x, z;
-  while (absl::Now() < until) {
+  while (absl::Now() < until && !Stopped()) {
     x.clear();
     z.clear();
     data.Fill(rows, &x, &z);
@@ -123,7 +133,7 @@ int Run() {
       return 1;
     }
   }
-  std::printf("streaming %d sessions for %d s\n", n, absl::GetFlag(FLAGS_seconds));
+  std::printf("streaming %d sessions (at most %d s)\n", n, absl::GetFlag(FLAGS_seconds));
   std::fflush(stdout);
   const absl::Time until = absl::Now() + absl::Seconds(absl::GetFlag(FLAGS_seconds));
   std::vector<std::thread> threads;

@@ -12,14 +12,14 @@
 #
 #   tests/deploy/scale_out_test.sh build/server/mine-server build/tests/deploy/mine-scale-out-client
 #
-# Environment: SESSIONS (12), SECONDS_STREAMING (36), LEASE_TTL_S (3),
-# KEEP_RUN_DIR=1 keeps the temp dir (logs, state) for inspection.
+# The clients stream until the test has seen both moves (plus 3 s), at most
+# 150 s. Environment: SESSIONS (12), LEASE_TTL_S (3), KEEP_RUN_DIR=1 keeps
+# the temp dir (logs, state) for inspection.
 set -euo pipefail
 
 server=${1:?usage: scale_out_test.sh MINE_SERVER MINE_SCALE_OUT_CLIENT}
 client=${2:?usage: scale_out_test.sh MINE_SERVER MINE_SCALE_OUT_CLIENT}
 sessions=${SESSIONS:-12}
-streaming_s=${SECONDS_STREAMING:-36}
 ttl=${LEASE_TTL_S:-3}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 template=$repo/deploy/nginx/mine-grpc.conf.template
@@ -106,8 +106,8 @@ if ! wait_for "(exec 3<>/dev/tcp/127.0.0.1/$listen_port) 2>/dev/null" 30; then
 fi
 echo "3 replicas (ports ${ports[*]}), nginx on 127.0.0.1:$listen_port, lease ttl ${ttl}s"
 
-"$client" --target="127.0.0.1:$listen_port" --sessions="$sessions" --seconds="$streaming_s" \
-  >"$run/client.out" 2>"$run/client.err" &
+"$client" --target="127.0.0.1:$listen_port" --sessions="$sessions" --seconds=150 \
+  --stop_file="$run/stop" >"$run/client.out" 2>"$run/client.err" &
 client_pid=$!
 
 all_owned() {
@@ -162,6 +162,8 @@ fi
 moveback_s=$(elapsed "$restarted_at" "$(now)")
 echo "move back: ${#moved[@]} sessions owned by r$victim again ${moveback_s} s after its restart began"
 
+sleep 3  # the moved sessions stream on their home replica again
+touch "$run/stop"
 client_status=0
 wait "$client_pid" || client_status=$?
 client_pid=
