@@ -40,9 +40,16 @@ nginx_pid= client_pid=
 
 cleanup() {
   local status=$?
-  for pid in "${replica_pids[@]:-}" $nginx_pid $client_pid; do
+  for pid in "${replica_pids[@]:-}" $client_pid; do
     [[ -n $pid ]] && kill -9 "$pid" 2>/dev/null || true
   done
+  # nginx's master stops its worker on SIGTERM; a worker orphaned by kill -9
+  # of the master would keep running.
+  if [[ -n $nginx_pid ]]; then
+    kill -TERM "$nginx_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$nginx_pid" 2>/dev/null || true
+  fi
   wait 2>/dev/null || true
   if ((status != 0)); then
     echo "scale_out_test: FAILED; replica and nginx logs follow (run dir $run)" >&2
@@ -98,7 +105,8 @@ sed -e "s|@RUN_DIR@|$run|g" -e "s|@LISTEN@|127.0.0.1:$listen_port|g" -e "s|@SERV
   "$template" >"$run/nginx.conf"
 
 for k in 0 1 2; do start_replica "$k"; done
-"$nginx_bin" -p "$run" -c "$run/nginx.conf" -e "$run/error.log" 2>>"$run/error.log" &
+# Its own stdout too: nothing started here may hold the caller's output open.
+"$nginx_bin" -p "$run" -c "$run/nginx.conf" -e "$run/error.log" >"$run/nginx.out" 2>&1 &
 nginx_pid=$!
 if ! wait_for "(exec 3<>/dev/tcp/127.0.0.1/$listen_port) 2>/dev/null" 30; then
   echo "scale_out_test: nginx did not start" >&2
