@@ -195,5 +195,19 @@ TEST_F(FailoverE2eTest, Kill9OfTheOwnerMovesItsSessionsWithNothingLost) {
   EXPECT_EQ(LeaseOwner("k2"), "b");
 }
 
+TEST_F(FailoverE2eTest, GracefulShutdownGivesTheLeasesBack) {
+  Start(0, "a");
+  Start(1, "b");
+  Create(0, "g1");
+  std::atomic<int> target{0};
+  for (int64_t seq = 1; seq <= 10; ++seq) EXPECT_FALSE(PushUntilAcked(target, "g1", seq));
+  EXPECT_EQ(replicas_[0].process->Terminate(absl::Seconds(30)), 0);
+  // Checkpointed and released: free at once, no expiry to wait for.
+  EXPECT_EQ(LeaseOwner("g1"), "-");
+  const v1::Session s = Get(1, "g1");
+  EXPECT_EQ(s.samples_seen(), 10 * kRowsPerBatch);
+  EXPECT_EQ(s.last_sequence(), 10);
+}
+
 }  // namespace
 }  // namespace mine
