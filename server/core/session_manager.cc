@@ -351,9 +351,11 @@ absl::Status SessionManager::Checkpoint(const std::shared_ptr<Session>& session,
     // A session deleted meanwhile has nothing left to save.
     return session->closed() ? absl::OkStatus() : snapshot.status();
   }
-  if (absl::Status s = store_->SaveCheckpoint(session->id(), *snapshot); !s.ok()) {
-    return session->closed() ? absl::OkStatus() : s;
-  }
+  // Shared state dir: checked again after the snapshot, right before writing,
+  // so that a lease that ran out meanwhile stops the write.
+  absl::Status s = MayWrite(session->id());
+  if (s.ok()) s = store_->SaveCheckpoint(session->id(), *snapshot);
+  if (!s.ok()) return session->closed() ? absl::OkStatus() : s;
   checkpointed_[session->id()] = mark;
   return absl::OkStatus();
 }

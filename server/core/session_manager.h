@@ -145,6 +145,9 @@ class SessionManager {
   absl::StatusOr<std::shared_ptr<Session>> Adopt(absl::string_view id);
   absl::StatusOr<std::shared_ptr<LeaseGuard>> TakeNewSession(absl::string_view id);
   std::unique_ptr<IngestLog> Guarded(std::unique_ptr<IngestLog> log, absl::string_view id);
+  // OK unless the state dir is shared and this replica may not write the
+  // session's files (no lease, or past its local deadline).
+  absl::Status MayWrite(absl::string_view id) const;
   void HandOff(const std::string& id, const std::string& to);
   void DropLost(const std::string& id, const std::string& owner);
   absl::StatusOr<Page> ListShared(int size, absl::string_view page_token);

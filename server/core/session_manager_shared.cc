@@ -56,6 +56,16 @@ std::unique_ptr<IngestLog> SessionManager::Guarded(std::unique_ptr<IngestLog> lo
   return std::make_unique<LeasedLog>(std::move(log), leases_->Guard(id));
 }
 
+absl::Status SessionManager::MayWrite(absl::string_view id) const {
+  if (!shared()) return absl::OkStatus();
+  std::shared_ptr<LeaseGuard> guard = leases_->Guard(id);
+  if (guard == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("session '", id, "': this replica does not hold its lease"));
+  }
+  return guard->MayWrite();
+}
+
 absl::StatusOr<std::shared_ptr<LeaseGuard>> SessionManager::TakeNewSession(absl::string_view id) {
   absl::StatusOr<std::shared_ptr<LeaseGuard>> guard = leases_->Take(id);
   if (!guard.ok()) return guard.status();
