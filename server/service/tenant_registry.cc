@@ -20,6 +20,11 @@ absl::Status NoSuchSession(absl::string_view id) {
   return absl::NotFoundError(absl::StrCat("session '", id, "' does not exist"));
 }
 
+absl::Status IdTaken(absl::string_view id) {
+  return absl::AlreadyExistsError(
+      absl::StrCat("session id '", id, "' is taken; choose another or leave it empty"));
+}
+
 }  // namespace
 
 TenantRegistry::TenantRegistry(SessionManager* manager, TenantQuota quota, bool enforce,
@@ -134,8 +139,7 @@ absl::StatusOr<std::shared_ptr<Session>> TenantRegistry::Create(const std::strin
   if (enforce_ || quota_.max_sessions > 0) {
     absl::MutexLock lock(&mu_);
     if (!id.empty() && enforce_ && manager_->Get(id).ok() && !Owns(tenant, id)) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("session id '", id, "' is taken; choose another or leave it empty"));
+      return IdTaken(id);
     }
     if (quota_.max_sessions > 0) {
       const int held = CountSessions(tenant, id);
@@ -150,7 +154,14 @@ absl::StatusOr<std::shared_ptr<Session>> TenantRegistry::Create(const std::strin
   if (!session.ok()) return session.status();
   absl::MutexLock lock(&mu_);
   const std::string& created = (*session)->id();
-  if (OwnerOf(created) == tenant) return session;  // idempotent
+  const std::optional<std::string> owner = OwnerOf(created);
+  if (owner == tenant) return session;  // idempotent
+  if (owner.has_value() && !sessions_dir_.empty()) {
+    // Another tenant's session, loaded from the shared state dir after the
+    // check above (its replica handed it over meanwhile). Tenant files go
+    // with their session, so this one is current; never take it over.
+    return IdTaken(created);
+  }
   if (absl::Status saved = SetOwner(created, tenant); !saved.ok()) {
     // A session whose owner is not on disk would vanish for its tenant at the
     // next restart: refuse it now instead.

@@ -78,11 +78,16 @@ TEST_F(TenantRegistryTest, MalformedLinesAreSkipped) {
 // file beside its checkpoint, so replicas never rewrite each other's.
 class TenantFilesTest : public TenantRegistryTest {
  protected:
-  std::unique_ptr<SessionManager> Persistent() {
+  // replica: empty for a state dir of its own, else the id of a replica
+  // sharing it (leases renewed only by the test: their ttl is a minute).
+  std::unique_ptr<SessionManager> Persistent(const std::string& replica = "") {
     SessionManagerOptions options;
     options.workers = 1;
     options.persistence.state_dir = (dir_ / "state").string();
     options.persistence.checkpoint_interval = absl::ZeroDuration();
+    options.persistence.shared = !replica.empty();
+    options.persistence.replica_id = replica;
+    options.persistence.lease_ttl = absl::Seconds(60);
     auto manager = std::make_unique<SessionManager>(options);
     EXPECT_OK(manager->RestoreState());
     return manager;
@@ -102,6 +107,23 @@ TEST_F(TenantFilesTest, EachSessionKeepsItsOwnerBesideIt) {
   ASSERT_OK(tenants.Delete("acme", "s1"));
   EXPECT_FALSE(std::filesystem::exists(dir_ / "state/sessions/s1"));
   EXPECT_STATUS_CODE(other.Find("acme", "s1"), absl::StatusCode::kNotFound);
+}
+
+TEST_F(TenantFilesTest, ReplicasSeeEachOthersOwnersAndNeverTakeThemOver) {
+  std::unique_ptr<SessionManager> a = Persistent("a");
+  std::unique_ptr<SessionManager> b = Persistent("b");
+  TenantRegistry on_a(a.get(), TenantQuota(), /*enforce=*/true);
+  TenantRegistry on_b(b.get(), TenantQuota(), /*enforce=*/true);
+  ASSERT_OK(on_a.Create("acme", "s1", Small()));
+  ASSERT_OK(on_b.Create("globex", "s2", Small()));
+  // Held by a: retry later; then b has it, and it is still acme's.
+  EXPECT_STATUS_CODE(on_b.Create("globex", "s1", Small()), absl::StatusCode::kUnavailable);
+  a->leases()->RenewAll();
+  EXPECT_STATUS_CODE(on_b.Create("globex", "s1", Small()), absl::StatusCode::kAlreadyExists);
+  EXPECT_STATUS_CODE(on_b.Find("globex", "s1"), absl::StatusCode::kNotFound);
+  EXPECT_OK(on_b.Find("acme", "s1"));
+  EXPECT_STATUS_CODE(on_a.Find("globex", "s2"), absl::StatusCode::kUnavailable);  // b holds it
+  EXPECT_STATUS_CODE(on_a.Find("other", "s2"), absl::StatusCode::kNotFound);
 }
 
 TEST_F(TenantFilesTest, TheOldOwnersFileMovesIntoTheSessions) {
