@@ -38,8 +38,10 @@ mkdir -p "$state"
 declare -a ports replica_pids
 nginx_pid= client_pid=
 
+exec 3>&2  # the test's stderr; cleanup silences bash's "Killed" job notices
 cleanup() {
   local status=$?
+  exec 2>/dev/null
   for pid in "${replica_pids[@]:-}" $client_pid; do
     [[ -n $pid ]] && kill -9 "$pid" 2>/dev/null || true
   done
@@ -52,8 +54,8 @@ cleanup() {
   fi
   wait 2>/dev/null || true
   if ((status != 0)); then
-    echo "scale_out_test: FAILED; replica and nginx logs follow (run dir $run)" >&2
-    tail -n 20 "$run"/*.err "$run"/error.log 2>/dev/null >&2 || true
+    echo "scale_out_test: FAILED; replica and nginx logs follow (run dir $run)" >&3
+    tail -n 20 "$run"/*.err "$run"/error.log >&3 || true
   fi
   [[ ${KEEP_RUN_DIR:-0} == 1 ]] || rm -rf "$run"
 }
@@ -81,7 +83,7 @@ start_replica() {
     --replica_id="r$k" --lease_ttl_s="$ttl" --metrics_port=0 --workers=1 \
     --checkpoint_interval_s=5 >"$run/r$k.out" 2>>"$run/r$k.err" &
   replica_pids[$k]=$!
-  if ! wait_for "grep -q 'listening on' '$run/r$k.out'" 60; then
+  if ! wait_for "grep -qs 'listening on' '$run/r$k.out'" 60; then
     echo "scale_out_test: replica r$k did not start" >&2
     return 1
   fi
