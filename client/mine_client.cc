@@ -51,9 +51,9 @@ absl::Status MineClient::CallWithRetries(const std::string& what, const std::str
     context.set_deadline(std::chrono::system_clock::now() +
                          absl::ToChronoNanoseconds(options_.timeout));
     status = call(&context);
-    if (status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+    if (!client_internal::IsRetryable(status)) break;
   }
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE && attempts > 1) {
+  if (client_internal::IsRetryable(status) && attempts > 1) {
     return client_internal::FromGrpcStatus(
         status, absl::StrCat(what, " (gave up after ", attempts, " attempts)"));
   }

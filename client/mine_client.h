@@ -28,8 +28,12 @@ namespace mine {
 struct MineClientOptions {
   // Deadline of every unary call (each attempt); must be > 0.
   absl::Duration timeout = absl::Seconds(10);
-  // Attempts of a unary call that fails with UNAVAILABLE, the first included;
-  // 1 disables retries. Other codes are never retried.
+  // Attempts of a unary call that fails with UNAVAILABLE (or whose stream a
+  // proxy reset), the first included; 1 disables retries. Other codes are
+  // never retried. Behind replicas on a shared state dir, a session whose
+  // replica died is UNAVAILABLE for up to the server's --lease_ttl_s: to
+  // ride that out inside one call, choose attempts and backoff that add up
+  // to more (the defaults wait about 0.7 s in all).
   int max_attempts = 4;
   // Delay before the second attempt; multiplied by backoff_multiplier after
   // each, capped at max_backoff, and scaled by a uniform factor in
@@ -93,7 +97,8 @@ class MineClient {
   using UnaryCall = std::function<grpc::Status(grpc::ClientContext*)>;
 
   // Runs `call` with a fresh context (deadline + metadata) per attempt,
-  // retrying on UNAVAILABLE. `what` names the call in error messages.
+  // retrying on UNAVAILABLE and reset streams. `what` names the call in
+  // error messages.
   absl::Status CallWithRetries(const std::string& what, const std::string& session_id,
                                const UnaryCall& call);
   uint64_t NextJitterSeed();

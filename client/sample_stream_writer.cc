@@ -11,9 +11,10 @@ namespace mine {
 namespace {
 
 // A call that ended this way may be resumed: the server went away (restart,
-// kill, network) or ended the stream while draining.
+// kill, network, a proxy resetting the stream), ended the stream while
+// draining, or moved the session to another replica.
 bool Resumable(const grpc::Status& status) {
-  return status.ok() || status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+  return status.ok() || client_internal::IsRetryable(status) ||
          status.error_code() == grpc::StatusCode::CANCELLED;
 }
 

@@ -14,9 +14,10 @@ packages=(
   openssl                       # tests make TLS certificates at run time
   clang libclang-rt-14-dev      # the libFuzzer target (tests/, scripts/fuzz.sh)
   prometheus-cpp-dev            # mine-server metrics
+  nginx                         # scale_out_test (grpc_pass + consistent hash), nginx -t of the k8s router
   python3 python3-grpcio python3-numpy
   python3-torch python3-scipy python3-matplotlib   # bench/: Python reference, KSG, plots
-  python3-yaml nginx            # deploy/k8s/validate.sh: manifest checks, nginx -t of the router
+  python3-yaml                  # deploy/k8s/validate.sh: manifest checks
 )
 
 missing=()

@@ -6,6 +6,7 @@
 //   mine-server listening on 0.0.0.0:41237 (workers=2, BLAS=/usr/lib/...)
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -57,6 +58,16 @@ ABSL_FLAG(int, checkpoint_interval_s, 30,
 ABSL_FLAG(int64_t, idle_evict_s, 0,
           "with a --state_dir, sessions unused for this many seconds (no call, stream or "
           "watcher) are checkpointed and leave memory, and load back on next use; 0: never");
+ABSL_FLAG(bool, shared_state, false,
+          "several replicas share --state_dir (README \"Scale-out and failover\"): nothing is "
+          "restored at start-up; a session loads on first use under a lease in the state dir, "
+          "so one replica at a time trains it. false: the state dir is this process's alone");
+ABSL_FLAG(std::string, replica_id, "",
+          "with --shared_state, this replica's name in the leases ([A-Za-z0-9._-], unique among "
+          "the replicas; in Kubernetes the pod name); empty: the host name");
+ABSL_FLAG(int, lease_ttl_s, 10,
+          "with --shared_state, seconds a lease lasts unless renewed (every ttl/3): how long "
+          "the sessions of a replica that died stay unavailable");
 
 // Security (issue 6): TLS, bearer tokens, tenant quotas, the remaining limits.
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain; empty: plaintext");
@@ -148,6 +159,21 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (absl::GetFlag(FLAGS_lease_ttl_s) < 1) {
+    std::fprintf(stderr, "mine-server: --lease_ttl_s = %d must be >= 1\n",
+                 absl::GetFlag(FLAGS_lease_ttl_s));
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_shared_state) && absl::GetFlag(FLAGS_state_dir).empty()) {
+    std::fprintf(stderr, "mine-server: --shared_state needs a --state_dir to share\n");
+    return 2;
+  }
+  std::string replica_id = absl::GetFlag(FLAGS_replica_id);
+  if (replica_id.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0) replica_id = host;
+  }
+
   mine::EventLog::Format log_format;
   if (!mine::EventLog::ParseFormat(absl::GetFlag(FLAGS_log_format), &log_format)) {
     std::fprintf(stderr, "mine-server: --log_format must be text, json or off\n");
@@ -179,6 +205,9 @@ int main(int argc, char** argv) {
   persistence.fsync_interval = absl::Milliseconds(absl::GetFlag(FLAGS_fsync_interval_ms));
   persistence.checkpoint_interval = absl::Seconds(absl::GetFlag(FLAGS_checkpoint_interval_s));
   persistence.idle_evict = absl::Seconds(absl::GetFlag(FLAGS_idle_evict_s));
+  persistence.shared = absl::GetFlag(FLAGS_shared_state);
+  persistence.replica_id = replica_id;
+  persistence.lease_ttl = absl::Seconds(absl::GetFlag(FLAGS_lease_ttl_s));
   options.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
                  absl::GetFlag(FLAGS_tls_client_ca)};
   options.auth_tokens_file = absl::GetFlag(FLAGS_auth_tokens_file);

@@ -86,9 +86,7 @@ absl::StatusOr<IngestResult> Session::Ingest(absl::Span<const float> x,
   IngestResult result;
   {
     absl::MutexLock lock(&mu_);
-    if (closed_) {
-      return absl::NotFoundError(absl::StrCat("session '", id_, "' was deleted"));
-    }
+    if (closed_) return closed_status();
     last_used_ = absl::Now();
     if (sequence > 0 && sequence <= last_sequence_accepted_) {
       result.duplicate = true;
@@ -182,11 +180,24 @@ void Session::Unsubscribe(int64_t subscription) {
 }
 
 void Session::Close() {
+  Close(absl::NotFoundError(absl::StrCat("session '", id_, "' was deleted")));
+}
+
+absl::Status Session::closed_status() const {
+  absl::MutexLock lock(&closed_status_mu_);
+  return closed_status_;
+}
+
+void Session::Close(absl::Status why) {
   std::vector<std::function<void()>> room;
   {
     absl::MutexLock lock(&mu_);
     if (closed_) return;
     closed_ = true;
+    {
+      absl::MutexLock status_lock(&closed_status_mu_);
+      closed_status_ = std::move(why);
+    }
     pending_.clear();
     pending_values_ = 0;
     pending_rows_ = 0;

@@ -171,7 +171,13 @@ class Session : public WorkerPool::Task,
   absl::Time last_used() const;
 
   // Stops training, drops queued rows, refuses ingest, ends subscriptions.
+  // Ingest answers `why` afterwards: NOT_FOUND "was deleted" by default;
+  // UNAVAILABLE when the session moves to another replica (see
+  // SessionManager), so that clients retry there.
   void Close();
+  void Close(absl::Status why);
+  // Why the session closed; OK while open.
+  absl::Status closed_status() const;
   bool closed() const;
   bool has_subscribers() const;
 
@@ -213,6 +219,9 @@ class Session : public WorkerPool::Task,
 
   mutable absl::Mutex mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  // A leaf lock, so that on_closed callbacks may read it under listeners_mu_.
+  mutable absl::Mutex closed_status_mu_ ABSL_ACQUIRED_AFTER(mu_, listeners_mu_);
+  absl::Status closed_status_ ABSL_GUARDED_BY(closed_status_mu_);
   std::vector<PendingBatch> pending_ ABSL_GUARDED_BY(mu_);
   int64_t pending_values_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t pending_rows_ ABSL_GUARDED_BY(mu_) = 0;

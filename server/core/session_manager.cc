@@ -58,6 +58,12 @@ SessionManager::~SessionManager() {
       std::fprintf(stderr, "state: final checkpoint incomplete: %s\n", s.ToString().c_str());
     }
   }
+  if (leases_ != nullptr) {
+    // Renewals stop only now, so that the final checkpoint ran under valid
+    // leases; giving them back lets other replicas take over at once.
+    leases_->Stop();
+    leases_->GiveAll();
+  }
   std::map<std::string, std::shared_ptr<Session>, std::less<>> sessions;
   {
     absl::MutexLock lock(&mu_);
@@ -78,8 +84,19 @@ absl::StatusOr<std::shared_ptr<Session>> SessionManager::Create(
     absl::string_view requested_id, const SessionConfig& config) {
   if (!requested_id.empty()) {
     if (absl::Status s = ValidateSessionId(requested_id); !s.ok()) return s;
-    // An evicted session exists: load it, so that the checks below see it.
-    if (IsEvicted(requested_id)) {
+    // A session exists on disk: load it, so that the checks below see it.
+    if (shared()) {
+      bool loaded;
+      {
+        absl::MutexLock lock(&mu_);
+        loaded = sessions_.find(requested_id) != sessions_.end();
+      }
+      if (!loaded && store_->HasCheckpoint(requested_id)) {
+        if (absl::StatusOr<std::shared_ptr<Session>> s = Adopt(requested_id); !s.ok()) {
+          return s.status();
+        }
+      }
+    } else if (IsEvicted(requested_id)) {
       if (absl::StatusOr<std::shared_ptr<Session>> s = Reload(requested_id); !s.ok()) {
         return s.status();
       }
@@ -124,11 +141,11 @@ absl::StatusOr<std::shared_ptr<Session>> SessionManager::Get(absl::string_view i
     absl::MutexLock lock(&mu_);
     auto it = sessions_.find(id);
     if (it != sessions_.end()) return it->second;
-    if (evicted_.find(id) == evicted_.end()) {
+    if (!shared() && evicted_.find(id) == evicted_.end()) {
       return absl::NotFoundError(absl::StrCat("session '", id, "' does not exist"));
     }
   }
-  return Reload(id);
+  return shared() ? Adopt(id) : Reload(id);
 }
 
 bool SessionManager::IsEvicted(absl::string_view id) const {
@@ -160,6 +177,7 @@ absl::StatusOr<std::shared_ptr<Session>> SessionManager::Reload(absl::string_vie
 }
 
 std::vector<std::pair<std::string, absl::Time>> SessionManager::EvictedSessions() const {
+  if (leases_ != nullptr) return UnheldSessions();
   absl::MutexLock lock(&mu_);
   return {evicted_.begin(), evicted_.end()};
 }
@@ -196,11 +214,13 @@ int SessionManager::EvictIdle(absl::Duration idle) {
           continue;
         }
       }
-      evicted_[session->id()] = session->last_used();
+      // Shared: the files are the record of evicted sessions.
+      if (!shared()) evicted_[session->id()] = session->last_used();
       sessions_.erase(it);
       reserved_values_ -= ReservedValues(session->config());
     }
     session->Close();
+    if (shared()) leases_->Give(session->id());
     session.reset();  // closes its log
     ++evicted;
   }
@@ -219,6 +239,7 @@ absl::StatusOr<SessionManager::Page> SessionManager::List(
     }
   }
   const int size = page_size == 0 ? kDefaultPageSize : page_size;
+  if (shared() && !loaded_only) return ListShared(size, page_token);
   // Ids of the page, loaded and evicted merged in order.
   std::vector<std::string> ids;
   bool more = false;
@@ -248,6 +269,7 @@ absl::StatusOr<SessionManager::Page> SessionManager::List(
 
 absl::Status SessionManager::Delete(absl::string_view id) {
   if (absl::Status s = ValidateSessionId(id); !s.ok()) return s;
+  if (shared()) return DeleteShared(id);
   std::shared_ptr<Session> session;
   {
     absl::MutexLock lock(&mu_);
@@ -292,6 +314,13 @@ int64_t SessionManager::ReservedValues(const SessionConfig& config) const {
 absl::Status SessionManager::Persist(const std::shared_ptr<Session>& session) {
   if (store_ == nullptr) return absl::OkStatus();
   absl::Status s = store_->CreateSession(session->id());
+  if (s.ok() && shared()) {
+    // Another replica holding the id (creating it too) is not ours to remove.
+    if (absl::StatusOr<std::shared_ptr<LeaseGuard>> taken = TakeNewSession(session->id());
+        !taken.ok()) {
+      return taken.status();
+    }
+  }
   if (s.ok()) s = Checkpoint(session, /*force=*/true);
   absl::StatusOr<std::unique_ptr<SampleLog>> log;
   if (s.ok()) {
@@ -302,11 +331,12 @@ absl::Status SessionManager::Persist(const std::shared_ptr<Session>& session) {
     absl::MutexLock lock(&persist_mu_);
     store_->Remove(session->id()).IgnoreError();
     checkpointed_.erase(session->id());
+    if (shared()) leases_->Forget(session->id());
     std::fprintf(stderr, "state: session '%s' not created: %s\n", session->id().c_str(),
                  s.ToString().c_str());
     return absl::Status(s.code(), absl::StrCat("state dir ", store_->dir(), ": ", s.message()));
   }
-  session->AttachLog(*std::move(log));
+  session->AttachLog(Guarded(*std::move(log), session->id()));
   return absl::OkStatus();
 }
 
@@ -321,9 +351,11 @@ absl::Status SessionManager::Checkpoint(const std::shared_ptr<Session>& session,
     // A session deleted meanwhile has nothing left to save.
     return session->closed() ? absl::OkStatus() : snapshot.status();
   }
-  if (absl::Status s = store_->SaveCheckpoint(session->id(), *snapshot); !s.ok()) {
-    return session->closed() ? absl::OkStatus() : s;
-  }
+  // Shared state dir: checked again after the snapshot, right before writing,
+  // so that a lease that ran out meanwhile stops the write.
+  absl::Status s = MayWrite(session->id());
+  if (s.ok()) s = store_->SaveCheckpoint(session->id(), *snapshot);
+  if (!s.ok()) return session->closed() ? absl::OkStatus() : s;
   checkpointed_[session->id()] = mark;
   return absl::OkStatus();
 }
@@ -381,7 +413,7 @@ absl::Status SessionManager::RestoreSession(const std::string& id) {
   absl::StatusOr<std::unique_ptr<SampleLog>> log =
       store_->OpenLog(id, (*session)->batches_accepted() + 1);
   if (!log.ok()) return log.status();
-  (*session)->AttachLog(*std::move(log));
+  (*session)->AttachLog(Guarded(*std::move(log), id));
   {
     absl::MutexLock lock(&mu_);
     reserved_values_ += ReservedValues((*session)->config());
@@ -403,8 +435,11 @@ absl::Status SessionManager::RestoreState() {
       SessionStore::Open(p.state_dir, p.fsync, p.fsync_interval);
   if (!store.ok()) return store.status();
   store_ = *std::move(store);
+  if (p.shared) {
+    if (absl::Status s = OpenShared(); !s.ok()) return s;
+  }
   int restored = 0, failed = 0;
-  for (const std::string& id : store_->SessionIds()) {
+  for (const std::string& id : shared() ? std::vector<std::string>() : store_->SessionIds()) {
     if (absl::Status s = RestoreSession(id); s.ok()) {
       ++restored;
     } else {
@@ -413,9 +448,11 @@ absl::Status SessionManager::RestoreState() {
                    s.ToString().c_str());
     }
   }
-  std::fprintf(stderr, "state: %d sessions restored from %s%s\n", restored,
-               store_->dir().c_str(),
-               failed > 0 ? absl::StrCat(" (", failed, " not restored, see above)").c_str() : "");
+  if (!shared()) {
+    std::fprintf(
+        stderr, "state: %d sessions restored from %s%s\n", restored, store_->dir().c_str(),
+        failed > 0 ? absl::StrCat(" (", failed, " not restored, see above)").c_str() : "");
+  }
   if (p.checkpoint_interval > absl::ZeroDuration() || p.idle_evict > absl::ZeroDuration() ||
       (p.fsync == FsyncPolicy::kInterval && p.fsync_interval > absl::ZeroDuration())) {
     checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });

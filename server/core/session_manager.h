@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "server/core/lease_keeper.h"
 #include "server/core/sample_log.h"
 #include "server/core/session.h"
 #include "server/core/session_config.h"
@@ -34,6 +35,16 @@ struct PersistenceOptions {
   // this long is checkpointed and leaves memory; the next call that names it
   // loads it back. Zero: never.
   absl::Duration idle_evict = absl::ZeroDuration();
+
+  // Several replicas share state_dir (README "Scale-out and failover").
+  // Nothing is restored at start: a session loads from its checkpoint and
+  // log on first use, under a lease in the state dir (LeaseStore), so one
+  // replica at a time trains it; a replica another one asks for a session
+  // hands it over (checkpoint, release) within about lease_ttl / 3.
+  bool shared = false;
+  std::string replica_id;                          // required when shared
+  absl::Duration lease_ttl = absl::Seconds(10);
+  LeaseClock clock;                                // null: absl::Now (tests step their own)
 };
 
 struct SessionManagerOptions {
@@ -77,19 +88,26 @@ class SessionManager {
   // replaced by a generated one. RESOURCE_EXHAUSTED past max_sessions.
   absl::StatusOr<std::shared_ptr<Session>> Create(absl::string_view id,
                                                   const SessionConfig& config);
-  // Loads an evicted session back (see PersistenceOptions::idle_evict).
+  // Loads an evicted session back (see PersistenceOptions::idle_evict). On a
+  // shared state dir, loads a session no replica holds under this replica's
+  // lease; UNAVAILABLE (retryable) while another replica holds it.
   absl::StatusOr<std::shared_ptr<Session>> Get(absl::string_view id);
   // Sessions in id order, starting after `page_token` (the last id of the
   // previous page). page_size 0 means kDefaultPageSize. Evicted sessions on
-  // the page are loaded back unless `loaded_only`.
+  // the page are loaded back unless `loaded_only`. On a shared state dir
+  // nothing is loaded: a session this replica does not hold is read from its
+  // checkpoint, as of that checkpoint (a copy that never trains).
   absl::StatusOr<Page> List(int page_size, absl::string_view page_token,
                             bool loaded_only = false);
-  // Evicted sessions and when each was last used (for the TTL reaper).
+  // Evicted sessions and when each was last used (for the TTL reaper). On a
+  // shared state dir: the stored sessions no replica holds, each with the
+  // last time any replica wrote its files.
   std::vector<std::pair<std::string, absl::Time>> EvictedSessions() const;
   // Checkpoints and unloads the sessions idle for at least `idle` that no one
   // else holds; returns how many left memory.
   int EvictIdle(absl::Duration idle);
-  // Closes the session (watchers see it end) and forgets it.
+  // Closes the session (watchers see it end) and forgets it. On a shared
+  // state dir it takes the lease first (UNAVAILABLE while another holds it).
   absl::Status Delete(absl::string_view id);
 
   // With a state dir: opens it, restores every stored session (checkpoint
@@ -103,6 +121,9 @@ class SessionManager {
   // Stops the background checkpoints (idempotent; the destructor calls it).
   void StopCheckpointing();
   bool persistent() const { return store_ != nullptr; }
+  bool shared() const { return leases_ != nullptr; }
+  // The leases of a shared state dir; null otherwise. For tests and metrics.
+  LeaseKeeper* leases() { return leases_.get(); }
 
   int session_count() const;  // sessions in memory
   const SessionManagerOptions& options() const { return options_; }
@@ -116,6 +137,22 @@ class SessionManager {
   absl::Status Checkpoint(const std::shared_ptr<Session>& session, bool force);
   absl::Status RestoreSession(const std::string& id);
   absl::StatusOr<std::shared_ptr<Session>> Reload(absl::string_view id);
+  // Removes a session from memory; returns it (null when it was not there).
+  std::shared_ptr<Session> Unload(absl::string_view id);
+
+  // Shared state dir (session_manager_shared.cc).
+  absl::Status OpenShared();
+  absl::StatusOr<std::shared_ptr<Session>> Adopt(absl::string_view id);
+  absl::StatusOr<std::shared_ptr<LeaseGuard>> TakeNewSession(absl::string_view id);
+  std::unique_ptr<IngestLog> Guarded(std::unique_ptr<IngestLog> log, absl::string_view id);
+  // OK unless the state dir is shared and this replica may not write the
+  // session's files (no lease, or past its local deadline).
+  absl::Status MayWrite(absl::string_view id) const;
+  void HandOff(const std::string& id, const std::string& to);
+  void DropLost(const std::string& id, const std::string& owner);
+  absl::StatusOr<Page> ListShared(int size, absl::string_view page_token);
+  absl::Status DeleteShared(absl::string_view id);
+  std::vector<std::pair<std::string, absl::Time>> UnheldSessions() const;
   bool IsEvicted(absl::string_view id) const;
   void CheckpointLoop();
 
@@ -133,6 +170,7 @@ class SessionManager {
   // Set by RestoreState, then read-only. Checkpoint writes and removals of a
   // session's files are serialised by persist_mu_.
   std::unique_ptr<SessionStore> store_;
+  std::unique_ptr<LeaseKeeper> leases_;  // shared state dir only
   absl::Mutex persist_mu_ ABSL_ACQUIRED_AFTER(mu_);
   // (batches accepted, train steps) at each session's last checkpoint.
   std::map<std::string, std::pair<int64_t, int64_t>> checkpointed_ ABSL_GUARDED_BY(persist_mu_);

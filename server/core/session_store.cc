@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <system_error>
@@ -118,30 +119,50 @@ void SessionStore::Quarantine(absl::string_view id, const std::string& path,
                error ? (" (move failed: " + error.message() + ")").c_str() : "");
 }
 
-absl::StatusOr<StoredSession> SessionStore::Load(absl::string_view id) {
-  const std::string dir = SessionDir(id);
-  const std::string checkpoint_path = absl::StrCat(dir, "/", kCheckpointName);
+absl::StatusOr<StoredSession> SessionStore::ReadCheckpoint(absl::string_view id) const {
   StoredSession stored;
-  absl::StatusOr<std::string> file = internal::ReadFile(checkpoint_path);
-  absl::Status bad;
+  absl::StatusOr<std::string> file =
+      internal::ReadFile(absl::StrCat(SessionDir(id), "/", kCheckpointName));
   if (!file.ok()) {
-    bad = absl::DataLossError(absl::StrCat("no readable checkpoint (", file.status().message(), ")"));
-  } else {
-    absl::StatusOr<std::string> payload = UnframeCheckpoint(*file);
-    internal::ByteReader r(payload.ok() ? absl::string_view(*payload) : absl::string_view());
-    if (!payload.ok()) {
-      bad = payload.status();
-    } else if (!r.I64(&stored.batches_covered) || stored.batches_covered < 0) {
-      bad = absl::DataLossError("checkpoint has no batch count");
-    } else {
-      stored.checkpoint = payload->substr(sizeof(int64_t));
+    return absl::DataLossError(
+        absl::StrCat("no readable checkpoint (", file.status().message(), ")"));
+  }
+  absl::StatusOr<std::string> payload = UnframeCheckpoint(*file);
+  if (!payload.ok()) return payload.status();
+  internal::ByteReader r(*payload);
+  if (!r.I64(&stored.batches_covered) || stored.batches_covered < 0) {
+    return absl::DataLossError("checkpoint has no batch count");
+  }
+  stored.checkpoint = payload->substr(sizeof(int64_t));
+  return stored;
+}
+
+bool SessionStore::HasCheckpoint(absl::string_view id) const {
+  struct stat st;
+  return ::stat(absl::StrCat(SessionDir(id), "/", kCheckpointName).c_str(), &st) == 0;
+}
+
+absl::Time SessionStore::LastWritten(absl::string_view id) const {
+  absl::Time last = absl::InfinitePast();
+  std::error_code error;
+  for (const fs::directory_entry& entry : fs::directory_iterator(SessionDir(id), error)) {
+    struct stat st;
+    if (::stat(entry.path().c_str(), &st) == 0) {
+      last = std::max(last, absl::TimeFromTimespec(st.st_mtim));
     }
   }
-  if (!bad.ok()) {
+  return last;
+}
+
+absl::StatusOr<StoredSession> SessionStore::Load(absl::string_view id) {
+  const std::string dir = SessionDir(id);
+  absl::StatusOr<StoredSession> read = ReadCheckpoint(id);
+  if (!read.ok()) {
     // Without a checkpoint there is no config: the session cannot come back.
-    Quarantine(id, dir, absl::StrCat("cannot be restored: ", bad.message()));
-    return bad;
+    Quarantine(id, dir, absl::StrCat("cannot be restored: ", read.status().message()));
+    return read.status();
   }
+  StoredSession stored = *std::move(read);
 
   int64_t next = stored.batches_covered + 1;
   bool broken = false;

@@ -26,6 +26,8 @@ struct StoredSession {
 //
 //   <dir>/sessions/<id>/checkpoint       framed Session::Snapshot (checkpoint_format.h)
 //   <dir>/sessions/<id>/log-<N>.wal      sample log segment whose first record is batch N
+//   <dir>/sessions/<id>/lease, lease.lock  with several replicas (LeaseStore)
+//   <dir>/sessions/<id>/tenant           the owning tenant (service layer)
 //   <dir>/quarantine/<id>.<file>.<time>  files that could not be read, kept for inspection
 //
 // A checkpoint is written atomically; afterwards the log segments it covers
@@ -57,6 +59,13 @@ class SessionStore {
   // NotFound/DataLoss when no usable checkpoint exists (the session's files
   // are then quarantined); otherwise the checkpoint and the valid records.
   absl::StatusOr<StoredSession> Load(absl::string_view id);
+  // The checkpoint alone, read without changing anything (no quarantine):
+  // what a replica may look at while another one owns the session.
+  absl::StatusOr<StoredSession> ReadCheckpoint(absl::string_view id) const;
+  bool HasCheckpoint(absl::string_view id) const;
+  // The newest modification time of the session's files (its lease file is
+  // rewritten at every renewal): when a replica last used it.
+  absl::Time LastWritten(absl::string_view id) const;
   // Removes every file of the session.
   absl::Status Remove(absl::string_view id);
 

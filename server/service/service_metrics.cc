@@ -114,7 +114,9 @@ class ServiceMetrics::Sessions : public prometheus::Collectable {
     std::string token;
     do {
       absl::StatusOr<SessionManager::Page> page =
-          manager_->List(SessionManager::kMaxPageSize, token);
+          // Held sessions only: a scrape must not load evicted sessions back,
+          // nor read other replicas' checkpoints on a shared state dir.
+          manager_->List(SessionManager::kMaxPageSize, token, /*loaded_only=*/true);
       if (!page.ok()) break;
       for (const std::shared_ptr<Session>& session : page->sessions) {
         const SessionStatus status = session->status();

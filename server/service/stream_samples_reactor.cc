@@ -73,10 +73,8 @@ absl::Status StreamSamplesReactor::Bind(const std::string& session_id) {
   // Not under mu_: on a deleted session on_closed runs at once.
   const int64_t subscription = (*session)->Subscribe(
       [this](const Estimate& e) { OnEstimate(e); },
-      [this, session_id] {
-        EndWith(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                             absl::StrCat("session '", session_id, "' was deleted")));
-      });
+      // Deleted (NOT_FOUND), or moved to another replica (UNAVAILABLE: retry).
+      [this, closing = session->get()] { EndWith(ToGrpcStatus(closing->closed_status())); });
   absl::MutexLock lock(&mu_);
   subscription_ = subscription;
   return absl::OkStatus();

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,9 +37,14 @@ struct TenantQuota {
 //   auto none = tenants.Find("other", "s1");   // NOT_FOUND
 class TenantRegistry {
  public:
-  // With a non-empty `owners_file` (one "id tenant" line per session), who
-  // owns what survives restarts: the file is read here and rewritten
-  // atomically on every create and delete.
+  // Who owns what survives restarts. With a state dir (the manager's), each
+  // session's owner is in `<state_dir>/sessions/<id>/tenant`, written
+  // atomically at create and removed with the session, so replicas sharing
+  // the dir never overwrite each other's. `owners_file` (one "id tenant"
+  // line per session) is the older single file: read here; with a state dir
+  // its entries are moved into the sessions' files (and it is renamed to
+  // `<owners_file>.migrated`), without one it is rewritten atomically on
+  // every create and delete.
   TenantRegistry(SessionManager* manager, TenantQuota quota, bool enforce,
                  std::string owners_file = "");
   TenantRegistry(const TenantRegistry&) = delete;
@@ -72,15 +78,30 @@ class TenantRegistry {
   bool Owns(const std::string& tenant, absl::string_view id) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LoadOwners() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes each loaded owner into its session's tenant file (state dir).
+  void MigrateOwners() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status SaveOwners() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records `tenant` as the owner of `id`.
+  absl::Status SetOwner(const std::string& id, const std::string& tenant)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The owner of `id`; nullopt when none is recorded.
+  std::optional<std::string> OwnerOf(absl::string_view id) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sessions `tenant` holds, excluding `except`.
+  int CountSessions(const std::string& tenant, absl::string_view except)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string TenantFile(absl::string_view id) const;
 
   SessionManager* const manager_;
   const TenantQuota quota_;
   const bool enforce_;
   const std::string owners_file_;
+  const std::string sessions_dir_;  // <state_dir>/sessions; empty without a state dir
   absl::Mutex create_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // serialises Create
   mutable absl::Mutex mu_;
-  std::map<std::string, std::string, std::less<>> owners_ ABSL_GUARDED_BY(mu_);  // id -> tenant
+  // id -> tenant: every owner without a state dir; with one, only the
+  // legacy file's entries whose session files are missing.
+  std::map<std::string, std::string, std::less<>> owners_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -37,10 +37,8 @@ WatchEstimatesReactor::WatchEstimatesReactor(ServiceContext* context,
   // Not under mu_: on a deleted session on_closed runs at once.
   const int64_t subscription = session_->Subscribe(
       [this](const Estimate& e) { OnEstimate(e); },
-      [this, id] {
-        EndWith(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                             absl::StrCat("session '", id, "' was deleted")));
-      });
+      // Deleted (NOT_FOUND), or moved to another replica (UNAVAILABLE: retry).
+      [this] { EndWith(ToGrpcStatus(session_->closed_status())); });
   {
     absl::MutexLock lock(&mu_);
     subscription_ = subscription;

@@ -8,20 +8,13 @@
 #include "absl/time/clock.h"
 #include "client/synthetic_data.h"
 #include "gtest/gtest.h"
+#include "tests/support/small_session_config.h"
 #include "tests/support/status_matchers.h"
 
 namespace mine {
 namespace {
 
-SessionConfig Small(int dim = 1) {
-  SessionConfig c;
-  c.x_dim = dim;
-  c.z_dim = dim;
-  c.hidden_units = {16};
-  c.batch_size = 32;
-  c.window_size = 2048;
-  return c;
-}
+SessionConfig Small(int dim = 1) { return SmallSessionConfig(dim); }
 
 SessionManagerOptions Options(int workers = 2, int max_sessions = 100) {
   SessionManagerOptions o;

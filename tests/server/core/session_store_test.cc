@@ -16,6 +16,7 @@
 #include "client/synthetic_data.h"
 #include "gtest/gtest.h"
 #include "server/core/session_manager.h"
+#include "tests/support/small_session_config.h"
 #include "tests/support/status_matchers.h"
 
 namespace mine {
@@ -23,15 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-SessionConfig Small() {
-  SessionConfig c;
-  c.x_dim = 1;
-  c.z_dim = 1;
-  c.hidden_units = {16};
-  c.batch_size = 32;
-  c.window_size = 2048;
-  return c;
-}
+SessionConfig Small() { return SmallSessionConfig(); }
 
 class SessionStoreTest : public ::testing::Test {
  protected:

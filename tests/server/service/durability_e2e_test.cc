@@ -24,6 +24,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "mine/v1/mine.grpc.pb.h"
+#include "tests/support/sequenced_batch.h"
 #include "tests/support/server_process.h"
 
 namespace mine {
@@ -110,14 +111,7 @@ class DurabilityE2eTest : public ::testing::Test {
   // restarts); returns whether it was acknowledged before `stop`.
   static bool PushUntilAcked(v1::MineService::Stub& stub, const std::string& id,
                              int64_t sequence) {
-    v1::SampleBatch batch;
-    batch.set_session_id(id);
-    batch.set_sequence(sequence);
-    std::vector<float> x, z;
-    CorrelatedGaussian(1, 0.8, Transform::kNone, static_cast<uint64_t>(sequence))
-        .Fill(kRowsPerBatch, &x, &z);
-    *batch.mutable_x() = {x.begin(), x.end()};
-    *batch.mutable_z() = {z.begin(), z.end()};
+    const v1::SampleBatch batch = SequencedBatch(id, sequence, kRowsPerBatch);
     for (int attempt = 0; attempt < 600; ++attempt) {
       v1::PushSamplesResponse reply;
       grpc::Status s = Call([&](grpc::ClientContext* c) {
