@@ -3,35 +3,20 @@
 #include <cmath>
 
 #include "absl/strings/str_format.h"
+#include "server/core/internal/byte_io.h"
 
 namespace mine {
 
-absl::Status ValidateAlertRules(const AlertRules& rules) {
-  if (rules.threshold_enabled &&
-      (!std::isfinite(rules.threshold_nats) || !std::isfinite(rules.hysteresis_nats) ||
-       rules.hysteresis_nats < 0)) {
-    return absl::InvalidArgumentError(
-        "alert threshold_nats must be finite and hysteresis_nats finite and >= 0");
-  }
-  if (!std::isfinite(rules.change_k) || rules.change_k < 0 || rules.change_k > 1000) {
-    return absl::InvalidArgumentError("alert change_k must be in 0..1000 (0: off)");
-  }
-  if (rules.reference_estimates < 1 || rules.reference_estimates > 1000) {
-    return absl::InvalidArgumentError("alert reference_estimates must be in 1..1000");
-  }
-  return absl::OkStatus();
+void AlertEvaluator::SaveTo(internal::ByteWriter* out) const {
+  out->Bool(firing_);
+  out->I64(reference_count_);
+  out->F64(reference_sum_);
+  out->F64(reference_se_sq_sum_);
 }
 
-std::string AlertKindName(AlertEvent::Kind kind) {
-  switch (kind) {
-    case AlertEvent::Kind::kThresholdFiring:
-      return "threshold_firing";
-    case AlertEvent::Kind::kThresholdResolved:
-      return "threshold_resolved";
-    case AlertEvent::Kind::kChange:
-      return "change";
-  }
-  return "unknown";
+bool AlertEvaluator::LoadFrom(internal::ByteReader* in) {
+  return in->Bool(&firing_) && in->Int(&reference_count_) && reference_count_ >= 0 &&
+         in->F64(&reference_sum_) && in->F64(&reference_se_sq_sum_);
 }
 
 std::vector<AlertEvent> AlertEvaluator::Observe(const Estimate& estimate) {
@@ -41,7 +26,8 @@ std::vector<AlertEvent> AlertEvaluator::Observe(const Estimate& estimate) {
   }
   const double mi = estimate.mi_nats;
   auto event = [&](AlertEvent::Kind kind, double reference, std::string message) {
-    AlertEvent e{kind, mi, reference, estimate.samples_seen, estimate.version, std::move(message)};
+    AlertEvent e{kind,     mi, reference, estimate.samples_seen, estimate.version,
+                 std::move(message), estimate.computed_at};
     events.push_back(std::move(e));
   };
 

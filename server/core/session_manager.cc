@@ -204,6 +204,7 @@ int SessionManager::EvictIdle(absl::Duration idle) {
     session.reset();  // closes its log
     ++evicted;
   }
+  if (evicted > 0 && observer() != nullptr) observer()->OnSessionsEvicted(evicted);
   return evicted;
 }
 
@@ -316,14 +317,14 @@ absl::Status SessionManager::Checkpoint(const std::shared_ptr<Session>& session,
   const std::pair<int64_t, int64_t> mark(session->batches_accepted(), status.train_steps);
   auto it = checkpointed_.find(session->id());
   if (!force && it != checkpointed_.end() && it->second == mark) return absl::OkStatus();
+  const absl::Time start = absl::Now();
   absl::StatusOr<SessionSnapshot> snapshot = session->Snapshot();
-  if (!snapshot.ok()) {
-    // A session deleted meanwhile has nothing left to save.
-    return session->closed() ? absl::OkStatus() : snapshot.status();
-  }
-  if (absl::Status s = store_->SaveCheckpoint(session->id(), *snapshot); !s.ok()) {
-    return session->closed() ? absl::OkStatus() : s;
-  }
+  absl::Status saved = snapshot.status();
+  if (snapshot.ok()) saved = store_->SaveCheckpoint(session->id(), *snapshot);
+  // A session deleted meanwhile has nothing left to save: not a failure.
+  if (!saved.ok() && session->closed()) return absl::OkStatus();
+  if (observer() != nullptr) observer()->OnCheckpoint(saved.ok(), absl::Now() - start);
+  if (!saved.ok()) return saved;
   checkpointed_[session->id()] = mark;
   return absl::OkStatus();
 }
@@ -396,7 +397,7 @@ absl::Status SessionManager::RestoreSession(const std::string& id) {
   return absl::OkStatus();
 }
 
-absl::Status SessionManager::RestoreState() {
+absl::Status SessionManager::RestoreState(const RestoreProgress& progress) {
   const PersistenceOptions& p = options_.persistence;
   if (p.state_dir.empty()) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<SessionStore>> store =
@@ -404,7 +405,10 @@ absl::Status SessionManager::RestoreState() {
   if (!store.ok()) return store.status();
   store_ = *std::move(store);
   int restored = 0, failed = 0;
-  for (const std::string& id : store_->SessionIds()) {
+  const std::vector<std::string> ids = store_->SessionIds();
+  const int total = static_cast<int>(ids.size());
+  if (progress) progress(0, total);
+  for (const std::string& id : ids) {
     if (absl::Status s = RestoreSession(id); s.ok()) {
       ++restored;
     } else {
@@ -412,6 +416,7 @@ absl::Status SessionManager::RestoreState() {
       std::fprintf(stderr, "state: session '%s' not restored: %s\n", id.c_str(),
                    s.ToString().c_str());
     }
+    if (progress) progress(restored + failed, total);
   }
   std::fprintf(stderr, "state: %d sessions restored from %s%s\n", restored,
                store_->dir().c_str(),
