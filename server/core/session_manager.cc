@@ -323,7 +323,7 @@ absl::Status SessionManager::Checkpoint(const std::shared_ptr<Session>& session,
   if (snapshot.ok()) saved = store_->SaveCheckpoint(session->id(), *snapshot);
   // A session deleted meanwhile has nothing left to save: not a failure.
   if (!saved.ok() && session->closed()) return absl::OkStatus();
-  if (observer() != nullptr) observer()->OnCheckpoint(saved.ok(), absl::Now() - start);
+  if (observer() != nullptr) observer()->OnCheckpoint(session->id(), saved.ok(), absl::Now() - start);
   if (!saved.ok()) return saved;
   checkpointed_[session->id()] = mark;
   return absl::OkStatus();

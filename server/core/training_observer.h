@@ -21,8 +21,9 @@ class TrainingObserver {
   virtual void OnTrainingSlice(int steps, absl::Duration elapsed) = 0;
   // Session `session_id` raised `alert` (in publication order per session).
   virtual void OnAlert(absl::string_view session_id, const AlertEvent& alert) {}
-  // One session checkpoint was written (ok) or failed, and took `elapsed`.
-  virtual void OnCheckpoint(bool ok, absl::Duration elapsed) {}
+  // A checkpoint of session `session_id` was written (ok) or failed, and
+  // took `elapsed`.
+  virtual void OnCheckpoint(absl::string_view session_id, bool ok, absl::Duration elapsed) {}
   // `sessions` idle sessions were checkpointed and left memory.
   virtual void OnSessionsEvicted(int sessions) {}
 };
