@@ -40,7 +40,9 @@ class AlertEvaluator {
 
   bool threshold_firing() const { return firing_; }
 
+  // Whether the change rule has settled on a reference, and that reference.
   bool change_armed() const { return armed_; }
+  double change_reference_nats() const { return reference_mean_; }
 
   // Checkpoint support: the firing state and the change rule's reference
   // (or the estimates towards it), so a restored session neither re-fires

@@ -155,6 +155,8 @@ SessionStatus Session::status() const {
   s.alerts = alert_history_.events();
   s.alerts_total = alert_history_.total();
   s.threshold_firing = alert_evaluator_.threshold_firing();
+  s.change_armed = alert_evaluator_.change_armed();
+  s.change_reference_nats = alert_evaluator_.change_reference_nats();
   return s;
 }
 

@@ -95,6 +95,8 @@ struct SessionStatus {
   std::deque<AlertEvent> alerts;  // the newest AlertHistory::kCapacity, oldest first
   int64_t alerts_total = 0;       // every alert ever raised
   bool threshold_firing = false;
+  bool change_armed = false;         // see AlertEvaluator
+  double change_reference_nats = 0;  // when change_armed
 };
 
 // One stream's estimator: its effective config, a window of recent rows with

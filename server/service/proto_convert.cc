@@ -179,6 +179,8 @@ void ToProto(const Session& session, v1::Session* proto) {
   for (const AlertEvent& alert : status.alerts) ToProto(alert, proto->add_alerts());
   proto->set_alerts_total(status.alerts_total);
   proto->set_threshold_firing(status.threshold_firing);
+  proto->set_change_armed(status.change_armed);
+  if (status.change_armed) proto->set_change_reference_nats(status.change_reference_nats);
 }
 
 void ToProto(absl::Time time, google::protobuf::Timestamp* proto) {
