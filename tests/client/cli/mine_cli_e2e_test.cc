@@ -177,6 +177,41 @@ TEST_F(MineCliE2eTest, BadCreateFlagsAreUsageErrorsBeforeAnythingIsSent) {
   EXPECT_EQ(Cli("get flags").exit_code, 4);  // never created
 }
 
+// rho 0.8, d = 1: true MI 0.51 nats, so the estimate crosses 0.1 once.
+TEST_F(MineCliE2eTest, CreateTakesAlertFlagsAndWatchPrintsTheAlert) {
+  Result create = Cli(absl::StrCat("create --session alerting --x-dim 1 --z-dim 1 ", kSmall,
+                                   " --alert-above 0.1 --alert-hysteresis 0.09"
+                                   " --alert-change-k 8 --output json"));
+  ASSERT_EQ(create.exit_code, 0) << create.err;
+  const std::string csv = TempPath("alerting.csv");
+  ASSERT_EQ(RunShell(absl::StrCat(MINE_CLI_PATH, " gen --dim 1 --rho 0.8 --rows 6000 --seed 4 --out ",
+                                  csv))
+                .exit_code,
+            0);
+  // The watcher subscribes first (its first line is the current estimate),
+  // then the rows go in; --until-alert ends it at the first alert.
+  const std::string watched = TempPath("watched.jsonl");
+  Result run = RunShell(absl::StrCat(
+      "{ timeout 120 ", MINE_CLI_PATH, " watch alerting --until-alert --interval-ms 0 --output json",
+      " --target ", target_, " > ", watched, " & until [ -s ", watched,
+      " ]; do sleep 0.05; done; ", MINE_CLI_PATH, " push ", csv,
+      " --session alerting --output json --target ", target_, " > /dev/null; wait $!; }"));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string out = ReadFile(watched);
+  EXPECT_THAT(out, HasSubstr("{\"alert\":\"THRESHOLD_FIRING\",\"session_id\":\"alerting\""));
+  EXPECT_THAT(out, HasSubstr("is above the threshold 0.1"));
+  Result got = Cli("get alerting --output json");
+  EXPECT_GE(JsonNumber(got.out, "alerts_total"), 1) << got.out;
+
+  Result both = Cli("create --session bad --x-dim 1 --z-dim 1 --alert-above 1 --alert-below 2");
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_THAT(both.err, HasSubstr("--alert-above and --alert-below"));
+  Result negative = Cli("create --session bad --x-dim 1 --z-dim 1 --alert-below 0.2"
+                        " --alert-hysteresis -1");
+  EXPECT_EQ(negative.exit_code, 4);  // refused by the server
+  EXPECT_THAT(negative.err, HasSubstr("config.alert_rules.threshold.hysteresis_nats"));
+}
+
 TEST_F(MineCliE2eTest, StreamStopsAtABadLineAfterEarlierCompleteBatches) {
   // 25 good rows, then text on line 27 (line 1 is the header).
   std::string csv = "x,z\n";
