@@ -79,16 +79,6 @@ int Count(const std::vector<v1::Alert>& alerts, v1::AlertKind kind) {
 
 class DependenceAlertsTest : public ServiceTest {
  protected:
-  grpc::Status Create(const std::string& id, const v1::SessionConfig& config,
-                      v1::Session* session = nullptr) {
-    grpc::ClientContext context;
-    v1::CreateSessionRequest request;
-    request.set_session_id(id);
-    *request.mutable_config() = config;
-    v1::Session ignored;
-    return stub_->CreateSession(&context, request, session != nullptr ? session : &ignored);
-  }
-
   v1::Session Get(const std::string& id) {
     grpc::ClientContext context;
     v1::GetSessionRequest request;
