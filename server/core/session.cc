@@ -152,12 +152,16 @@ SessionStatus Session::status() const {
   s.created_at = created_at_;
   s.updated_at = updated_at_;
   s.latest = latest_;
-  s.alerts = alert_history_.events();
   s.alerts_total = alert_history_.total();
   s.threshold_firing = alert_evaluator_.threshold_firing();
   s.change_armed = alert_evaluator_.change_armed();
   s.change_reference_nats = alert_evaluator_.change_reference_nats();
   return s;
+}
+
+std::deque<AlertEvent> Session::alert_history() const {
+  absl::MutexLock lock(&mu_);
+  return alert_history_.events();
 }
 
 bool Session::WaitForEstimate(int64_t rows, absl::Duration timeout) const {

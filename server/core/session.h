@@ -92,8 +92,7 @@ struct SessionStatus {
   absl::Time created_at;
   absl::Time updated_at;      // last accepted batch, or creation
   Estimate latest;
-  std::deque<AlertEvent> alerts;  // the newest AlertHistory::kCapacity, oldest first
-  int64_t alerts_total = 0;       // every alert ever raised
+  int64_t alerts_total = 0;  // every alert ever raised (see Session::alert_history)
   bool threshold_firing = false;
   bool change_armed = false;         // see AlertEvaluator
   double change_reference_nats = 0;  // when change_armed
@@ -143,6 +142,9 @@ class Session : public WorkerPool::Task,
 
   Estimate latest_estimate() const;
   SessionStatus status() const;
+  // The newest AlertHistory::kCapacity alerts, oldest first (apart from
+  // status(), which is read often and stays cheap).
+  std::deque<AlertEvent> alert_history() const;
   // Blocks until an estimate reflects at least `rows` applied rows, the
   // session closes, or `timeout` passes; returns whether the first happened.
   bool WaitForEstimate(int64_t rows, absl::Duration timeout) const;

@@ -132,8 +132,10 @@ absl::StatusOr<std::unique_ptr<MineServer>> MineServer::Listen(const MineServerO
         " (address in use or not available?)"));
   }
   // gRPC's default health service starts with "" SERVING: correct it at once.
-  absl::MutexLock lock(&server->shutdown_mu_);
-  server->SetServing(false);
+  {
+    absl::MutexLock lock(&server->shutdown_mu_);
+    server->SetServing(false);
+  }
   return server;
 }
 

@@ -176,7 +176,7 @@ void ToProto(const Session& session, v1::Session* proto) {
   ToProto(status.latest, session.id(), proto->mutable_latest());
   proto->set_pending_rows(status.pending_rows);
   proto->set_last_sequence(status.last_sequence);
-  for (const AlertEvent& alert : status.alerts) ToProto(alert, proto->add_alerts());
+  for (const AlertEvent& alert : session.alert_history()) ToProto(alert, proto->add_alerts());
   proto->set_alerts_total(status.alerts_total);
   proto->set_threshold_firing(status.threshold_firing);
   proto->set_change_armed(status.change_armed);

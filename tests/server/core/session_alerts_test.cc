@@ -2,6 +2,7 @@
 // published estimate carries the alerts it raised, the session keeps them in
 // order, reports them to its observer, and a snapshot keeps rules, history
 // and the firing state.
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -80,9 +81,10 @@ TEST(SessionAlertsTest, EstimatesCarryTheirAlertsInPublicationOrder) {
   TrainUntilFiring(session, 200);
   const SessionStatus status = session.status();
   ASSERT_TRUE(status.threshold_firing) << "MI " << status.latest.mi_nats;
-  ASSERT_EQ(status.alerts.size(), 1u);
+  const std::deque<AlertEvent> history = session.alert_history();
+  ASSERT_EQ(history.size(), 1u);
   EXPECT_EQ(status.alerts_total, 1);
-  const AlertEvent& firing = status.alerts[0];
+  const AlertEvent& firing = history[0];
   EXPECT_EQ(firing.kind, AlertEvent::Kind::kThresholdFiring);
   EXPECT_GT(firing.mi_nats, 0.2);
   EXPECT_EQ(firing.reference_nats, 0.2);
@@ -119,16 +121,17 @@ TEST(SessionAlertsTest, RulesHistoryAndFiringStateSurviveASnapshot) {
   EXPECT_EQ((*restored)->config().alert_rules, ThresholdConfig().alert_rules);
   SessionStatus status = (*restored)->status();
   EXPECT_TRUE(status.threshold_firing);
-  ASSERT_EQ(status.alerts.size(), 1u);
-  EXPECT_EQ(status.alerts[0].message, (*made)->status().alerts[0].message);
-  EXPECT_EQ(status.alerts[0].time, (*made)->status().alerts[0].time);
+  const std::deque<AlertEvent> history = (*restored)->alert_history();
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].message, (*made)->alert_history()[0].message);
+  EXPECT_EQ(history[0].time, (*made)->alert_history()[0].time);
 
   // Still above the line after more data and training: no second firing.
   Feed(**restored, 2, 2);
   for (int i = 0; i < 20; ++i) (*restored)->RunSlice();
   status = (*restored)->status();
   ASSERT_GT(status.latest.mi_nats, 0.2 - 0.15);
-  EXPECT_EQ(status.alerts.size(), 1u);
+  EXPECT_EQ((*restored)->alert_history().size(), 1u);
   EXPECT_TRUE(observer.alerts().empty());
 }
 

@@ -161,7 +161,7 @@ TEST(SessionRestoreTest, LoadsAVersion1CheckpointWithAlertsOff) {
   EXPECT_EQ(status.latest.state, EstimateState::kConverged);
   EXPECT_NEAR(status.latest.mi_nats, 0.411249, 1e-6);
   EXPECT_FALSE((*restored)->config().alert_rules.any());
-  EXPECT_TRUE(status.alerts.empty());
+  EXPECT_TRUE((*restored)->alert_history().empty());
   // And it writes itself back in the current version, which loads too.
   absl::StatusOr<SessionSnapshot> again = (*restored)->Snapshot();
   ASSERT_OK(again);
