@@ -102,6 +102,14 @@ pthread_t g_main_thread;
 // main thread, which blocks it and takes it with sigwait.
 void ForwardToMainThread(int signal) { pthread_kill(g_main_thread, signal); }
 
+// "state: restored k/n sessions", about every tenth of the way and at the end.
+void LogRestoreProgress(int done, int total) {
+  const int step = std::max(1, total / 10);
+  if (total > 0 && (done % step == 0 || done == total)) {
+    std::fprintf(stderr, "state: restored %d/%d sessions\n", done, total);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -220,9 +228,18 @@ int main(int argc, char** argv) {
   const int metrics_port = absl::GetFlag(FLAGS_metrics_port);
   options.metrics_port = metrics_port > 0 ? metrics_port : -1;
   options.metrics_session_gauges = absl::GetFlag(FLAGS_metrics_session_gauges);
-  absl::StatusOr<std::unique_ptr<mine::MineServer>> server = mine::MineServer::Start(options);
+  options.restore_progress = LogRestoreProgress;
+  // The port opens first (health NOT_SERVING, calls UNAVAILABLE), so a probe
+  // sees a server that is starting, not one that is down.
+  absl::StatusOr<std::unique_ptr<mine::MineServer>> server = mine::MineServer::Listen(options);
   if (!server.ok()) {
     std::fprintf(stderr, "mine-server: %s\n", server.status().ToString().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "mine-server: port %d open, NOT_SERVING until the state is restored\n",
+               (*server)->port());
+  if (absl::Status restored = (*server)->RestoreAndServe(); !restored.ok()) {
+    std::fprintf(stderr, "mine-server: %s\n", restored.ToString().c_str());
     return 1;
   }
   std::printf("mine-server listening on %s (workers=%d, BLAS=%s)\n",

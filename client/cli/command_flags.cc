@@ -5,7 +5,8 @@ namespace {
 
 const std::set<std::string> kCreateFlags = {
     "session", "x-dim", "z-dim", "estimator", "hidden", "learning-rate", "batch-size", "window",
-    "holdout", "seed", "ema-rate", "smile-clip", "activation", "marginal", "input-normalization"};
+    "holdout", "seed", "ema-rate", "smile-clip", "activation", "marginal", "input-normalization",
+    "alert-above", "alert-below", "alert-hysteresis", "alert-change-k", "alert-reference"};
 
 }  // namespace
 
@@ -27,6 +28,7 @@ std::set<std::string> FlagsOf(const std::string& command) {
 std::set<std::string> BoolFlagsOf(const std::string& command) {
   if (command == "push" || command == "stream") return {"create", "follow"};
   if (command == "gen") return {"comment", "no-header"};
+  if (command == "watch") return {"until-alert"};
   return {};
 }
 

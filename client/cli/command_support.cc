@@ -4,6 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "client/cli/alert_flags.h"
 
 namespace mine::cli {
 
@@ -100,6 +101,7 @@ absl::StatusOr<v1::SessionConfig> ConfigFromFlags(const CommandContext& context,
   config.set_activation(activation);
   config.set_marginal_sampling(marginal);
   config.set_input_normalization(normalization);
+  if (absl::Status alerts = AlertRulesFromFlags(f, &config); !alerts.ok()) return alerts;
   return config;
 }
 

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace mine::cli {
@@ -20,9 +22,19 @@ ExitCode ExitCodeFor(const absl::Status& status) {
 
 namespace {
 
+bool IsTlsHandshakeFailure(const absl::Status& status) {
+  return absl::StrContains(absl::AsciiStrToLower(status.message()), "handshake failed");
+}
+
 std::string Hint(const absl::Status& status, const std::string& target) {
   switch (status.code()) {
     case absl::StatusCode::kUnavailable:
+      if (IsTlsHandshakeFailure(status)) {
+        return absl::StrCat("the TLS handshake with ", target,
+                            " failed: check that --tls-ca is the CA that signed the server's "
+                            "certificate and, for mutual TLS, that --tls-cert/--tls-key are "
+                            "signed by the CA the server trusts");
+      }
       return absl::StrCat("is mine-server running at ", target,
                           "? start it or pass --target HOST:PORT");
     case absl::StatusCode::kDeadlineExceeded:

@@ -24,11 +24,15 @@ commands:
             [--hidden 64,64] [--learning-rate R] [--batch-size N] [--window N] [--holdout F]
             [--seed N] [--ema-rate R] [--smile-clip T] [--activation relu|elu|tanh]
             [--marginal shuffle_batch|window] [--input-normalization standardize|quantile]
+            dependence alerts: [--alert-above NATS | --alert-below NATS] [--alert-hysteresis
+            NATS] [--alert-change-k K] [--alert-reference N] (see README "Dependence alerts")
   get       show a session:             mine-cli get ID  (or --session ID)
   list      list all sessions
   delete    delete a session:           mine-cli delete ID
   estimate  print the latest estimate:  mine-cli estimate ID [--wait-converged SECONDS]
   watch     print each new estimate:    mine-cli watch ID [--interval-ms N] [--count N]
+            [--until-alert]; after each estimate, the alerts it carries ("ALERT ..." lines,
+            {"alert": KIND, ...} records); --until-alert exits 0 after the first alert
   health    grpc.health.v1 check:       mine-cli health [--service NAME]
   push      send a CSV/TSV file (or stdin, "-") with unary calls: mine-cli push FILE --session ID
             [--x-cols 0-4 --z-cols 5-9 | --x-cols a,b --z-cols c] [--batch-rows N] [--create

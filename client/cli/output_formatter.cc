@@ -35,6 +35,9 @@ const char kSessionCsvHeader[] =
     "holdout_fraction,seed,samples_seen,train_steps,pending_rows,last_sequence,state,mi_nats,"
     "std_error_nats\n";
 
+const char kAlertCsvHeader[] =
+    "alert,session_id,mi_nats,reference_nats,samples_seen,estimate_version,time,message\n";
+
 }  // namespace
 
 absl::StatusOr<OutputFormat> OutputFormatter::ParseFormat(const std::string& format) {
@@ -96,6 +99,34 @@ void OutputFormatter::PrintEstimate(const v1::Estimate& e) {
   }
 }
 
+void OutputFormatter::PrintAlert(const std::string& session_id, const v1::Alert& a) {
+  absl::MutexLock lock(&mu_);
+  const std::string kind = v1::AlertKind_Name(a.kind());
+  switch (format_) {
+    case OutputFormat::kJson:
+      Emit(absl::StrCat("{\"alert\":", Quoted(kind), ",\"session_id\":", Quoted(session_id),
+                        ",\"mi_nats\":", Number(a.mi_nats()),
+                        ",\"reference_nats\":", Number(a.reference_nats()),
+                        ",\"samples_seen\":", a.samples_seen(),
+                        ",\"estimate_version\":", a.estimate_version(),
+                        ",\"time\":", Quoted(Time(a.time())),
+                        ",\"message\":", Quoted(a.message()), "}\n"));
+      break;
+    case OutputFormat::kCsv:
+      if (!alert_header_) Emit(kAlertCsvHeader);
+      alert_header_ = true;
+      Emit(absl::StrCat(kind, ",", session_id, ",", Number(a.mi_nats()), ",",
+                        Number(a.reference_nats()), ",", a.samples_seen(), ",",
+                        a.estimate_version(), ",", Time(a.time()), ",", Quoted(a.message()),
+                        "\n"));
+      break;
+    case OutputFormat::kText:
+      Emit(absl::StrCat("ALERT ", kind, "  ", session_id, "  ", a.message(), "  (",
+                        a.samples_seen(), " rows, estimate ", a.estimate_version(), ")\n"));
+      break;
+  }
+}
+
 void OutputFormatter::PrintSession(const v1::Session& s) {
   absl::MutexLock lock(&mu_);
   const v1::SessionConfig& c = s.config();
@@ -118,6 +149,8 @@ void OutputFormatter::PrintSession(const v1::Session& s) {
           ",\"marginal_sampling\":", Quoted(v1::MarginalSampling_Name(c.marginal_sampling())),
           ",\"input_normalization\":",
           Quoted(v1::InputNormalization_Name(c.input_normalization())),
+          ",\"alerts_total\":", s.alerts_total(),
+          ",\"threshold_firing\":", s.threshold_firing() ? "true" : "false",
           ",\"created_at\":", Quoted(Time(s.created_at())), "}\n"));
       break;
     case OutputFormat::kCsv:

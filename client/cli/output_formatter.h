@@ -26,6 +26,8 @@ class OutputFormatter {
 
   void PrintSession(const v1::Session& session);
   void PrintEstimate(const v1::Estimate& estimate);
+  // One dependence alert of session `session_id` (JSON: {"alert":KIND,...}).
+  void PrintAlert(const std::string& session_id, const v1::Alert& alert);
   void PrintHealth(const std::string& service, const std::string& status);
 
   // Progress of push/stream: on a TTY in text mode, redraws one line
@@ -44,6 +46,7 @@ class OutputFormatter {
   absl::Mutex mu_;
   bool session_header_ ABSL_GUARDED_BY(mu_) = false;
   bool estimate_header_ ABSL_GUARDED_BY(mu_) = false;
+  bool alert_header_ ABSL_GUARDED_BY(mu_) = false;
   bool progress_open_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -84,10 +84,13 @@ int RunWatch(const CommandContext& context) {
   if (!interval.ok() || !count.ok() || *interval < 0 || *count < 0) {
     return UsageError(context.command, "--interval-ms and --count must be integers >= 0");
   }
+  const bool until_alert = context.flags->Bool("until-alert");
   int64_t seen = 0;
   absl::Status status = MakeClient(context)->Watch(
       id, absl::Milliseconds(*interval), [&](const v1::Estimate& estimate) {
         context.out->PrintEstimate(estimate);
+        for (const v1::Alert& alert : estimate.alerts()) context.out->PrintAlert(id, alert);
+        if (until_alert && estimate.alerts_size() > 0) return false;
         return *count == 0 || ++seen < *count;
       });
   if (!status.ok()) return ReportError(status, context.target);

@@ -1,37 +1,76 @@
 #include "server/core/alert_evaluator.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_format.h"
+#include "server/core/internal/byte_io.h"
+#include "server/core/plateau_detector.h"
 
 namespace mine {
 
-absl::Status ValidateAlertRules(const AlertRules& rules) {
-  if (rules.threshold_enabled &&
-      (!std::isfinite(rules.threshold_nats) || !std::isfinite(rules.hysteresis_nats) ||
-       rules.hysteresis_nats < 0)) {
-    return absl::InvalidArgumentError(
-        "alert threshold_nats must be finite and hysteresis_nats finite and >= 0");
+void AlertEvaluator::SaveTo(internal::ByteWriter* out) const {
+  out->Bool(firing_);
+  out->Bool(armed_);
+  out->F64(reference_mean_);
+  out->F64(reference_se_sq_);
+  out->U64(recent_.size());
+  for (const auto& [mi, se_sq] : recent_) {
+    out->F64(mi);
+    out->F64(se_sq);
   }
-  if (!std::isfinite(rules.change_k) || rules.change_k < 0 || rules.change_k > 1000) {
-    return absl::InvalidArgumentError("alert change_k must be in 0..1000 (0: off)");
-  }
-  if (rules.reference_estimates < 1 || rules.reference_estimates > 1000) {
-    return absl::InvalidArgumentError("alert reference_estimates must be in 1..1000");
-  }
-  return absl::OkStatus();
 }
 
-std::string AlertKindName(AlertEvent::Kind kind) {
-  switch (kind) {
-    case AlertEvent::Kind::kThresholdFiring:
-      return "threshold_firing";
-    case AlertEvent::Kind::kThresholdResolved:
-      return "threshold_resolved";
-    case AlertEvent::Kind::kChange:
-      return "change";
+bool AlertEvaluator::LoadFrom(internal::ByteReader* in) {
+  uint64_t recent;
+  if (!in->Bool(&firing_) || !in->Bool(&armed_) || !in->F64(&reference_mean_) ||
+      !in->F64(&reference_se_sq_) || !in->U64(&recent) ||
+      recent > 2 * static_cast<uint64_t>(AlertRules::kMaxReferenceEstimates)) {
+    return false;
   }
-  return "unknown";
+  recent_.clear();
+  for (uint64_t i = 0; i < recent; ++i) {
+    double mi, se_sq;
+    if (!in->F64(&mi) || !in->F64(&se_sq)) return false;
+    recent_.emplace_back(mi, se_sq);
+  }
+  return true;
+}
+
+bool AlertEvaluator::ObserveChange(const Estimate& estimate, double* reference,
+                                   double* distance_se) {
+  const double se_sq = estimate.std_error_nats * estimate.std_error_nats;
+  if (armed_) {
+    const double se = std::sqrt(se_sq + reference_se_sq_);
+    const double distance = std::abs(estimate.mi_nats - reference_mean_);
+    if (distance <= rules_.change_k * se) return false;
+    *reference = reference_mean_;
+    *distance_se = se > 0 ? distance / se : INFINITY;
+    armed_ = false;  // settle at the new level before the next reference
+    recent_.clear();
+    return true;
+  }
+  const size_t n = static_cast<size_t>(rules_.reference_estimates);
+  recent_.emplace_back(estimate.mi_nats, se_sq);
+  if (recent_.size() > 2 * n) recent_.pop_front();
+  if (recent_.size() < 2 * n) return false;
+  double older = 0, newer = 0, newer_se_sq = 0;
+  for (size_t i = 0; i < n; ++i) {
+    older += recent_[i].first;
+    newer += recent_[n + i].first;
+    newer_se_sq += recent_[n + i].second;
+  }
+  older /= n;
+  newer /= n;
+  const double tolerance = std::max(PlateauDetector::kStdErrorFraction * estimate.std_error_nats,
+                                    PlateauDetector::kMinGainNats);
+  if (std::abs(newer - older) > tolerance) return false;
+  armed_ = true;
+  reference_mean_ = newer;
+  // The reference mean's own standard error: mean se^2 over n estimates.
+  reference_se_sq_ = newer_se_sq / n / n;
+  recent_.clear();
+  return false;
 }
 
 std::vector<AlertEvent> AlertEvaluator::Observe(const Estimate& estimate) {
@@ -41,7 +80,8 @@ std::vector<AlertEvent> AlertEvaluator::Observe(const Estimate& estimate) {
   }
   const double mi = estimate.mi_nats;
   auto event = [&](AlertEvent::Kind kind, double reference, std::string message) {
-    AlertEvent e{kind, mi, reference, estimate.samples_seen, estimate.version, std::move(message)};
+    AlertEvent e{kind,     mi, reference, estimate.samples_seen, estimate.version,
+                 std::move(message), estimate.computed_at};
     events.push_back(std::move(e));
   };
 
@@ -62,26 +102,11 @@ std::vector<AlertEvent> AlertEvaluator::Observe(const Estimate& estimate) {
     }
   }
 
-  if (rules_.change_k > 0) {
-    if (reference_count_ < rules_.reference_estimates) {
-      ++reference_count_;
-      reference_sum_ += mi;
-      reference_se_sq_sum_ += estimate.std_error_nats * estimate.std_error_nats;
-    } else {
-      const double mean = reference_sum_ / reference_count_;
-      // The reference mean's own standard error: mean se^2 over n estimates.
-      const double reference_se_sq = reference_se_sq_sum_ / reference_count_ / reference_count_;
-      const double se =
-          std::sqrt(estimate.std_error_nats * estimate.std_error_nats + reference_se_sq);
-      if (std::abs(mi - mean) > rules_.change_k * se) {
-        event(AlertEvent::Kind::kChange, mean,
-              absl::StrFormat("MI moved from %.4g to %.4g nats (%.1f standard errors > k=%g)", mean,
-                              mi, se > 0 ? std::abs(mi - mean) / se : INFINITY, rules_.change_k));
-        reference_count_ = 0;
-        reference_sum_ = 0;
-        reference_se_sq_sum_ = 0;
-      }
-    }
+  double reference = 0, distance_se = 0;
+  if (rules_.change_k > 0 && ObserveChange(estimate, &reference, &distance_se)) {
+    event(AlertEvent::Kind::kChange, reference,
+          absl::StrFormat("MI moved from %.4g to %.4g nats (%.1f standard errors > k=%g)",
+                          reference, mi, distance_se, rules_.change_k));
   }
   return events;
 }

@@ -1,52 +1,33 @@
 #ifndef SERVER_CORE_ALERT_EVALUATOR_H_
 #define SERVER_CORE_ALERT_EVALUATOR_H_
 
-#include <cstdint>
-#include <string>
+#include <deque>
+#include <utility>
 #include <vector>
 
-#include "absl/status/status.h"
+#include "server/core/alert_event.h"
+#include "server/core/alert_rules.h"
 #include "server/core/estimate.h"
 
 namespace mine {
-
-// Per-session dependence alert rules. All off by default.
-struct AlertRules {
-  enum class Direction { kAbove, kBelow };
-  // Threshold rule: fires when the estimate goes above (kAbove) or below
-  // (kBelow) threshold_nats, and resolves only once it is back past
-  // threshold_nats -/+ hysteresis_nats, so noise around the line does not
-  // flap. Off unless threshold_enabled.
-  bool threshold_enabled = false;
-  Direction direction = Direction::kAbove;
-  double threshold_nats = 0;
-  double hysteresis_nats = 0;  // >= 0
-  // Change rule: the mean of the first reference_estimates estimates (after
-  // warm-up, or after the last change alert) is the reference; the rule
-  // fires when an estimate differs from it by more than change_k combined
-  // standard errors (sqrt(se^2 + se_ref^2)), then takes a new reference from
-  // the estimates that follow. Off when change_k is 0.
-  double change_k = 0;          // >= 0
-  int reference_estimates = 5;  // 1..1000
-};
-
-// One alert event.
-struct AlertEvent {
-  enum class Kind { kThresholdFiring, kThresholdResolved, kChange };
-  Kind kind;
-  double mi_nats = 0;         // the estimate that triggered it
-  double reference_nats = 0;  // threshold, or the change rule's reference mean
-  int64_t samples_seen = 0;
-  uint64_t estimate_version = 0;
-  std::string message;  // one line for people
-};
-
-// InvalidArgument naming the field when a rule is out of range.
-absl::Status ValidateAlertRules(const AlertRules& rules);
+namespace internal {
+class ByteReader;
+class ByteWriter;
+}  // namespace internal
 
 // Applies AlertRules to a session's estimates, in publication order. Only
 // estimates past warm-up (kTraining, kConverged, kDivergedRecovered) count.
-// Not thread-safe: one caller at a time (e.g. under a subscription lock).
+//
+// The change rule compares each estimate with a reference taken once the
+// estimate has settled: of the last 2n estimates (n = reference_estimates),
+// the mean of the newest n must be within max(se / 4, 0.01 nats) of the mean
+// of the n before (PlateauDetector's rule for "stopped moving"); the newest
+// n's mean is then the reference. Until then, and again after each change
+// alert until the estimate settles at its new level, the rule is quiet, so
+// training's own climb (at the start, or towards a new level after a change)
+// is never reported as a change and one change fires once.
+//
+// Not thread-safe: one caller at a time (e.g. under the session's lock).
 //
 //   AlertEvaluator alerts(rules);
 //   for (const AlertEvent& e : alerts.Observe(estimate)) Deliver(e);
@@ -59,15 +40,29 @@ class AlertEvaluator {
 
   bool threshold_firing() const { return firing_; }
 
+  // Whether the change rule has settled on a reference, and that reference.
+  bool change_armed() const { return armed_; }
+  double change_reference_nats() const { return reference_mean_; }
+
+  // Checkpoint support: the firing state and the change rule's reference
+  // (or the estimates towards it), so a restored session neither re-fires
+  // nor forgets its reference.
+  void SaveTo(internal::ByteWriter* out) const;
+  bool LoadFrom(internal::ByteReader* in);
+
  private:
   const AlertRules rules_;
-  bool firing_ = false;
-  int reference_count_ = 0;         // estimates in the reference so far
-  double reference_sum_ = 0;        // of mi_nats
-  double reference_se_sq_sum_ = 0;  // of std_error_nats^2
-};
+  // Returns the change alert `estimate` raises, if any; updates the reference.
+  bool ObserveChange(const Estimate& estimate, double* reference, double* distance_se);
 
-std::string AlertKindName(AlertEvent::Kind kind);
+  bool firing_ = false;
+  // Change rule: the recent estimates while settling, as (mi_nats, se^2),
+  // at most 2n, newest at the back; then the reference they settled on.
+  std::deque<std::pair<double, double>> recent_;
+  bool armed_ = false;
+  double reference_mean_ = 0;
+  double reference_se_sq_ = 0;  // of the reference mean
+};
 
 }  // namespace mine
 

@@ -2,9 +2,11 @@
 #define SERVER_CORE_ESTIMATE_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/core/alert_event.h"
 #include "server/core/session_config.h"
 
 namespace mine {
@@ -38,6 +40,8 @@ struct Estimate {
   EstimateState state = EstimateState::kWarmingUp;
   absl::Time computed_at = absl::UnixEpoch();
   uint64_t version = 0;        // increases with every publication
+  // The alerts publishing this estimate raised (usually none), oldest first.
+  std::vector<AlertEvent> alerts;
 
   double mi_bits() const;
 };

@@ -53,6 +53,7 @@ Session::Session(std::string id, SessionConfig config, WorkerPool* pool,
       created_at_(created_at),
       updated_at_(created_at_),
       last_used_(absl::Now()),
+      alert_evaluator_(config_.alert_rules),
       trainer_(std::make_unique<Trainer>(config_)),
       rng_(config_.seed),
       train_window_(config_.x_dim, config_.z_dim,
@@ -149,7 +150,16 @@ SessionStatus Session::status() const {
   s.created_at = created_at_;
   s.updated_at = updated_at_;
   s.latest = latest_;
+  s.alerts_total = alert_history_.total();
+  s.threshold_firing = alert_evaluator_.threshold_firing();
+  s.change_armed = alert_evaluator_.change_armed();
+  s.change_reference_nats = alert_evaluator_.change_reference_nats();
   return s;
+}
+
+std::deque<AlertEvent> Session::alert_history() const {
+  absl::MutexLock lock(&mu_);
+  return alert_history_.events();
 }
 
 bool Session::WaitForEstimate(int64_t rows, absl::Duration timeout) const {
@@ -482,7 +492,12 @@ void Session::Publish(Estimate estimate) {
   {
     absl::MutexLock lock(&mu_);
     estimate.version = ++version_;
+    estimate.alerts = alert_evaluator_.Observe(estimate);
+    for (const AlertEvent& alert : estimate.alerts) alert_history_.Add(alert);
     latest_ = estimate;
+  }
+  if (options_.observer != nullptr) {
+    for (const AlertEvent& alert : estimate.alerts) options_.observer->OnAlert(id_, alert);
   }
   absl::MutexLock lock(&listeners_mu_);
   for (auto& [handle, listener] : listeners_) listener.on_estimate(estimate);
@@ -492,8 +507,11 @@ void Session::Publish(Estimate estimate) {
 
 namespace {
 
-// Bumped with any change to what Snapshot writes (with kCheckpointFormatVersion).
-constexpr uint32_t kSessionStateVersion = 1;
+// Bumped with any change to what Snapshot writes; Restore reads every
+// version back to 1. Version 2 added the alert rules (after the config) and
+// the alert evaluator and history (at the end).
+constexpr uint32_t kSessionStateVersion = 2;
+constexpr uint32_t kOldestSessionStateVersion = 1;
 
 void SaveConfig(const SessionConfig& c, internal::ByteWriter* w) {
   w->I64(c.x_dim);
@@ -511,6 +529,13 @@ void SaveConfig(const SessionConfig& c, internal::ByteWriter* w) {
   w->F64(c.smile_clip);
   w->I64(static_cast<int64_t>(c.marginal_sampling));
   w->I64(static_cast<int64_t>(c.input_normalization));
+  const AlertRules& a = c.alert_rules;
+  w->Bool(a.threshold_enabled);
+  w->I64(static_cast<int64_t>(a.direction));
+  w->F64(a.threshold_nats);
+  w->F64(a.hysteresis_nats);
+  w->F64(a.change_k);
+  w->I64(a.reference_estimates);
 }
 
 template <typename Enum>
@@ -521,7 +546,8 @@ bool ReadEnum(internal::ByteReader* r, Enum* out) {
   return true;
 }
 
-bool LoadConfig(internal::ByteReader* r, SessionConfig* c) {
+// Version 1 has no alert rules: they stay off.
+bool LoadConfig(internal::ByteReader* r, uint32_t version, SessionConfig* c) {
   uint64_t layers;
   if (!r->Int(&c->x_dim) || !r->Int(&c->z_dim) || !ReadEnum(r, &c->estimator) ||
       !r->U64(&layers) || layers > 64) {
@@ -531,10 +557,19 @@ bool LoadConfig(internal::ByteReader* r, SessionConfig* c) {
   for (int& units : c->hidden_units) {
     if (!r->Int(&units)) return false;
   }
-  return ReadEnum(r, &c->activation) && r->F64(&c->learning_rate) &&
-         r->Int(&c->batch_size) && r->F64(&c->ema_rate) && r->Int(&c->window_size) &&
-         r->F64(&c->holdout_fraction) && r->U64(&c->seed) && r->F64(&c->smile_clip) &&
-         ReadEnum(r, &c->marginal_sampling) && ReadEnum(r, &c->input_normalization);
+  const bool ok = ReadEnum(r, &c->activation) && r->F64(&c->learning_rate) &&
+                  r->Int(&c->batch_size) && r->F64(&c->ema_rate) && r->Int(&c->window_size) &&
+                  r->F64(&c->holdout_fraction) && r->U64(&c->seed) && r->F64(&c->smile_clip) &&
+                  ReadEnum(r, &c->marginal_sampling) && ReadEnum(r, &c->input_normalization);
+  if (!ok || version < 2) return ok;
+  AlertRules& a = c->alert_rules;
+  return r->Bool(&a.threshold_enabled) && ReadEnum(r, &a.direction) &&
+         r->F64(&a.threshold_nats) && r->F64(&a.hysteresis_nats) && r->F64(&a.change_k) &&
+         r->Int(&a.reference_estimates);
+}
+
+bool KnownStateVersion(uint32_t version) {
+  return version >= kOldestSessionStateVersion && version <= kSessionStateVersion;
 }
 
 void SaveEstimate(const Estimate& e, internal::ByteWriter* w) {
@@ -616,6 +651,8 @@ absl::StatusOr<SessionSnapshot> Session::Snapshot() {
   w.I64(recoveries_);
   w.I64(evaluations_since_recovery_);
   trainer_->SaveTo(&w);
+  alert_evaluator_.SaveTo(&w);
+  alert_history_.SaveTo(&w);
   if (log_ != nullptr) {
     if (absl::Status s = log_->Rotate(batches_accepted_ + 1); !s.ok()) return s;
   }
@@ -629,7 +666,7 @@ absl::StatusOr<std::shared_ptr<Session>> Session::Restore(
   uint32_t version;
   SessionConfig stored;
   int64_t created_at;
-  if (!r.U32(&version) || version != kSessionStateVersion || !LoadConfig(&r, &stored) ||
+  if (!r.U32(&version) || !KnownStateVersion(version) || !LoadConfig(&r, version, &stored) ||
       !r.I64(&created_at)) {
     return absl::DataLossError(
         absl::StrCat("state of session '", id, "' has an unreadable header"));
@@ -660,7 +697,7 @@ bool Session::LoadState(absl::string_view payload) {
   int64_t created_at, updated_at, train_steps;
   uint64_t pending;
   std::string rng;
-  if (!r.U32(&version) || !LoadConfig(&r, &ignored) || !r.I64(&created_at) ||
+  if (!r.U32(&version) || !LoadConfig(&r, version, &ignored) || !r.I64(&created_at) ||
       !r.I64(&updated_at) || !r.I64(&samples_seen_) || !r.I64(&last_sequence_accepted_) ||
       !r.I64(&batches_accepted_) || !r.U64(&version_) || !LoadEstimate(&r, &latest_) ||
       !r.U64(&pending) || pending > payload.size()) {
@@ -692,7 +729,9 @@ bool Session::LoadState(absl::string_view payload) {
       r.I64(&rows_at_last_fit_) && plateau_.LoadFrom(&r) && r.I64(&rows_applied_) &&
       r.I64(&last_sequence_applied_) && r.I64(&rows_since_converged_) && r.Bool(&converged_) &&
       r.Bool(&has_evaluation_) && r.Bool(&training_exhausted_) && r.Int(&recoveries) &&
-      r.Int(&evaluations_since_recovery_) && trainer_->LoadFrom(&r) && r.done();
+      r.Int(&evaluations_since_recovery_) && trainer_->LoadFrom(&r) &&
+      (version < 2 || (alert_evaluator_.LoadFrom(&r) && alert_history_.LoadFrom(&r))) &&
+      r.done();
   recoveries_ = recoveries;
   if (ok) MapWindows();
   return ok;

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -17,6 +18,8 @@
 #include "absl/time/time.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "server/core/alert_evaluator.h"
+#include "server/core/alert_history.h"
 #include "server/core/estimate.h"
 #include "server/core/plateau_detector.h"
 #include "server/core/quantile_normalizer.h"
@@ -89,6 +92,10 @@ struct SessionStatus {
   absl::Time created_at;
   absl::Time updated_at;      // last accepted batch, or creation
   Estimate latest;
+  int64_t alerts_total = 0;  // every alert ever raised (see Session::alert_history)
+  bool threshold_firing = false;
+  bool change_armed = false;         // see AlertEvaluator
+  double change_reference_nats = 0;  // when change_armed
 };
 
 // One stream's estimator: its effective config, a window of recent rows with
@@ -135,10 +142,15 @@ class Session : public WorkerPool::Task,
 
   Estimate latest_estimate() const;
   SessionStatus status() const;
+  // The newest AlertHistory::kCapacity alerts, oldest first (apart from
+  // status(), which is read often and stays cheap).
+  std::deque<AlertEvent> alert_history() const;
   // Blocks until an estimate reflects at least `rows` applied rows, the
   // session closes, or `timeout` passes; returns whether the first happened.
   bool WaitForEstimate(int64_t rows, absl::Duration timeout) const;
 
+  // Each published estimate carries the alerts it raised (Estimate::alerts;
+  // rules from config().alert_rules), evaluated in publication order.
   // Callbacks run on a worker thread with a subscription lock held: keep them
   // short and do not Subscribe/Unsubscribe from inside them. After
   // Unsubscribe returns, the callbacks are not running and never run again.
@@ -234,6 +246,10 @@ class Session : public WorkerPool::Task,
   int64_t batches_accepted_ ABSL_GUARDED_BY(mu_) = 0;
   std::unique_ptr<IngestLog> log_ ABSL_GUARDED_BY(mu_);
   mutable absl::Time last_used_ ABSL_GUARDED_BY(mu_);
+  // Applied under mu_ as each estimate gets its version, so alerts follow
+  // publication order.
+  AlertEvaluator alert_evaluator_ ABSL_GUARDED_BY(mu_);
+  AlertHistory alert_history_ ABSL_GUARDED_BY(mu_);
   std::atomic<int64_t> train_steps_{0};
 
   // Subscriptions have their own lock so that publishing never holds mu_.

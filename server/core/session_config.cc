@@ -28,6 +28,20 @@ absl::Status OutOfRange(absl::string_view field, absl::string_view value,
       "config.", field, " = ", value, " is out of range: ", range));
 }
 
+std::string DescribeAlerts(const AlertRules& rules) {
+  std::string out;
+  if (rules.threshold_enabled) {
+    absl::StrAppend(&out, " alert_",
+                    rules.direction == AlertRules::Direction::kBelow ? "below=" : "above=",
+                    rules.threshold_nats, " hysteresis=", rules.hysteresis_nats);
+  }
+  if (rules.change_k > 0) {
+    absl::StrAppend(&out, " alert_change_k=", rules.change_k,
+                    " reference=", rules.reference_estimates);
+  }
+  return out;
+}
+
 }  // namespace
 
 bool operator==(const SessionConfig& a, const SessionConfig& b) {
@@ -39,7 +53,7 @@ bool operator==(const SessionConfig& a, const SessionConfig& b) {
          a.holdout_fraction == b.holdout_fraction && a.seed == b.seed &&
          a.smile_clip == b.smile_clip &&
          a.marginal_sampling == b.marginal_sampling &&
-         a.input_normalization == b.input_normalization;
+         a.input_normalization == b.input_normalization && a.alert_rules == b.alert_rules;
 }
 
 absl::string_view EstimatorName(EstimatorKind kind) {
@@ -224,6 +238,10 @@ absl::StatusOr<SessionConfig> ResolveSessionConfig(
                       absl::StrCat(static_cast<int>(c.input_normalization)),
                       "standardize or quantile");
   }
+  if (c.alert_rules.reference_estimates == 0) {
+    c.alert_rules.reference_estimates = AlertRules::kDefaultReferenceEstimates;
+  }
+  if (absl::Status s = ValidateAlertRules(c.alert_rules); !s.ok()) return s;
   return c;
 }
 
@@ -236,7 +254,7 @@ std::string DescribeConfig(const SessionConfig& c) {
       " holdout=", c.holdout_fraction, " seed=", c.seed,
       " smile_clip=", c.smile_clip, " marginals=",
       MarginalSamplingName(c.marginal_sampling),
-      " inputs=", InputNormalizationName(c.input_normalization));
+      " inputs=", InputNormalizationName(c.input_normalization), DescribeAlerts(c.alert_rules));
 }
 
 }  // namespace mine

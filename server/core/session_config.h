@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/core/alert_rules.h"
 
 namespace mine {
 
@@ -59,6 +60,9 @@ struct SessionConfig {
   double smile_clip = 0;     // SMILE only: tau in clip(T, -tau, tau)
   MarginalSampling marginal_sampling = MarginalSampling::kUnspecified;
   InputNormalization input_normalization = InputNormalization::kUnspecified;
+  // Dependence alerts on this session's estimates. Part of the config so the
+  // identity check on re-create, GetSession and checkpoints all include it.
+  AlertRules alert_rules;
 
   friend bool operator==(const SessionConfig& a, const SessionConfig& b);
   friend bool operator!=(const SessionConfig& a, const SessionConfig& b) {

@@ -224,6 +224,7 @@ int SessionManager::EvictIdle(absl::Duration idle) {
     session.reset();  // closes its log
     ++evicted;
   }
+  if (evicted > 0 && observer() != nullptr) observer()->OnSessionsEvicted(evicted);
   return evicted;
 }
 
@@ -346,16 +347,17 @@ absl::Status SessionManager::Checkpoint(const std::shared_ptr<Session>& session,
   const std::pair<int64_t, int64_t> mark(session->batches_accepted(), status.train_steps);
   auto it = checkpointed_.find(session->id());
   if (!force && it != checkpointed_.end() && it->second == mark) return absl::OkStatus();
+  const absl::Time start = absl::Now();
   absl::StatusOr<SessionSnapshot> snapshot = session->Snapshot();
-  if (!snapshot.ok()) {
-    // A session deleted meanwhile has nothing left to save.
-    return session->closed() ? absl::OkStatus() : snapshot.status();
-  }
   // Shared state dir: checked again after the snapshot, right before writing,
   // so that a lease that ran out meanwhile stops the write.
-  absl::Status s = MayWrite(session->id());
-  if (s.ok()) s = store_->SaveCheckpoint(session->id(), *snapshot);
-  if (!s.ok()) return session->closed() ? absl::OkStatus() : s;
+  absl::Status saved = snapshot.status();
+  if (saved.ok()) saved = MayWrite(session->id());
+  if (saved.ok()) saved = store_->SaveCheckpoint(session->id(), *snapshot);
+  // A session deleted meanwhile has nothing left to save: not a failure.
+  if (!saved.ok() && session->closed()) return absl::OkStatus();
+  if (observer() != nullptr) observer()->OnCheckpoint(session->id(), saved.ok(), absl::Now() - start);
+  if (!saved.ok()) return saved;
   checkpointed_[session->id()] = mark;
   return absl::OkStatus();
 }
@@ -428,7 +430,7 @@ absl::Status SessionManager::RestoreSession(const std::string& id) {
   return absl::OkStatus();
 }
 
-absl::Status SessionManager::RestoreState() {
+absl::Status SessionManager::RestoreState(const RestoreProgress& progress) {
   const PersistenceOptions& p = options_.persistence;
   if (p.state_dir.empty()) return absl::OkStatus();
   absl::StatusOr<std::unique_ptr<SessionStore>> store =
@@ -439,7 +441,11 @@ absl::Status SessionManager::RestoreState() {
     if (absl::Status s = OpenShared(); !s.ok()) return s;
   }
   int restored = 0, failed = 0;
-  for (const std::string& id : shared() ? std::vector<std::string>() : store_->SessionIds()) {
+  // Shared state dir: nothing is restored eagerly, sessions load on first use.
+  const std::vector<std::string> ids = shared() ? std::vector<std::string>() : store_->SessionIds();
+  const int total = static_cast<int>(ids.size());
+  if (progress) progress(0, total);
+  for (const std::string& id : ids) {
     if (absl::Status s = RestoreSession(id); s.ok()) {
       ++restored;
     } else {
@@ -447,6 +453,7 @@ absl::Status SessionManager::RestoreState() {
       std::fprintf(stderr, "state: session '%s' not restored: %s\n", id.c_str(),
                    s.ToString().c_str());
     }
+    if (progress) progress(restored + failed, total);
   }
   if (!shared()) {
     std::fprintf(

@@ -1,6 +1,7 @@
 #ifndef SERVER_CORE_SESSION_MANAGER_H_
 #define SERVER_CORE_SESSION_MANAGER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -110,11 +111,15 @@ class SessionManager {
   // state dir it takes the lease first (UNAVAILABLE while another holds it).
   absl::Status Delete(absl::string_view id);
 
+  // Called by RestoreState with (0, total) before the first session and
+  // (done, total) after each one, restored or not; on the restoring thread,
+  // which waits for it (mine-server logs progress; tests hold it here).
+  using RestoreProgress = std::function<void(int done, int total)>;
   // With a state dir: opens it, restores every stored session (checkpoint
   // plus the log records after it; bad files are quarantined, never fatal)
   // and starts the background checkpoints. Call once, before serving.
   // An error only when the directory cannot be used at all.
-  absl::Status RestoreState();
+  absl::Status RestoreState(const RestoreProgress& progress = nullptr);
   // Checkpoints every session that changed since its last checkpoint; the
   // first error is returned after trying them all. OK without a state dir.
   absl::Status CheckpointAll();
@@ -154,6 +159,7 @@ class SessionManager {
   absl::Status DeleteShared(absl::string_view id);
   std::vector<std::pair<std::string, absl::Time>> UnheldSessions() const;
   bool IsEvicted(absl::string_view id) const;
+  TrainingObserver* observer() const { return options_.session.observer; }
   void CheckpointLoop();
 
   const SessionManagerOptions options_;

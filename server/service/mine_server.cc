@@ -68,7 +68,8 @@ MineServer::MineServer(const MineServerOptions& options, std::unique_ptr<TokenSt
                        std::unique_ptr<ServiceMetrics> metrics)
     : options_(options),
       metrics_(std::move(metrics)),
-      manager_(std::make_unique<SessionManager>(WithObserver(options.manager, metrics_.get()))),
+      reporter_(std::make_unique<CoreEventReporter>(metrics_.get())),
+      manager_(std::make_unique<SessionManager>(WithObserver(options.manager, reporter_.get()))),
       reaper_(std::make_unique<SessionReaper>(manager_.get(), options.idle_ttl)),
       tokens_(std::move(tokens)),
       tenants_(std::make_unique<TenantRegistry>(
@@ -81,6 +82,13 @@ MineServer::MineServer(const MineServerOptions& options, std::unique_ptr<TokenSt
       service_(std::make_unique<MineServiceImpl>(context_.get())) {}
 
 absl::StatusOr<std::unique_ptr<MineServer>> MineServer::Start(const MineServerOptions& options) {
+  absl::StatusOr<std::unique_ptr<MineServer>> server = Listen(options);
+  if (!server.ok()) return server.status();
+  if (absl::Status s = (*server)->RestoreAndServe(); !s.ok()) return s;
+  return server;
+}
+
+absl::StatusOr<std::unique_ptr<MineServer>> MineServer::Listen(const MineServerOptions& options) {
   if (options.port < 0 || options.port > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat("port = ", options.port, " is out of range: 0..65535"));
@@ -103,11 +111,7 @@ absl::StatusOr<std::unique_ptr<MineServer>> MineServer::Start(const MineServerOp
   std::unique_ptr<MineServer> server(
       new MineServer(options, *std::move(tokens), *std::move(metrics)));
   server->metrics_->Attach(server->manager_.get());
-  if (absl::Status s = server->manager_->RestoreState(); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("state dir ",
-                                               options.manager.persistence.state_dir, ": ",
-                                               s.message()));
-  }
+  server->context_->set_restoring(true);
 
   // Both are process-wide settings that apply to servers built afterwards.
   grpc::EnableDefaultHealthCheckService(true);
@@ -127,13 +131,34 @@ absl::StatusOr<std::unique_ptr<MineServer>> MineServer::Start(const MineServerOp
         "cannot listen on ", JoinHostPort(options.host, options.port),
         " (address in use or not available?)"));
   }
-  grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
-  if (health != nullptr) {
-    health->SetServingStatus("", true);
-    health->SetServingStatus(kServiceName, true);
+  // gRPC's default health service starts with "" SERVING: correct it at once.
+  {
+    absl::MutexLock lock(&server->shutdown_mu_);
+    server->SetServing(false);
   }
-  server->reaper_->Start();
   return server;
+}
+
+absl::Status MineServer::RestoreAndServe() {
+  if (absl::Status s = manager_->RestoreState(options_.restore_progress); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("state dir ",
+                                               options_.manager.persistence.state_dir, ": ",
+                                               s.message()));
+  }
+  absl::MutexLock lock(&shutdown_mu_);
+  if (shut_down_) return absl::OkStatus();  // draining already: stays NOT_SERVING
+  context_->set_restoring(false);
+  SetServing(true);
+  reaper_->Start();
+  return absl::OkStatus();
+}
+
+void MineServer::SetServing(bool serving) {
+  if (server_ == nullptr) return;
+  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+    health->SetServingStatus("", serving);
+    health->SetServingStatus(kServiceName, serving);
+  }
 }
 
 std::string MineServer::address() const { return JoinHostPort(options_.host, port_); }
@@ -143,10 +168,7 @@ void MineServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
   if (server_ != nullptr) {
-    if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
-      health->SetServingStatus("", false);
-      health->SetServingStatus(kServiceName, false);
-    }
+    SetServing(false);
     context_->StartDraining();
     server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
     server_->Wait();

@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "server/core/session_manager.h"
+#include "server/service/core_event_reporter.h"
 #include "server/service/mine_service_impl.h"
 #include "server/service/service_context.h"
 #include "server/service/service_metrics.h"
@@ -39,22 +40,37 @@ struct MineServerOptions {
   int metrics_port = -1;
   // Per-session MI gauges for at most this many sessions; 0: none.
   int metrics_session_gauges = 0;
+  // Told how restoring the state dir goes (see SessionManager::RestoreProgress);
+  // may be empty.
+  SessionManager::RestoreProgress restore_progress;
 };
 
-// A running mine-server: the core (SessionManager and its workers, which
-// restore the sessions of options.manager.persistence.state_dir before the
-// port opens, so nothing is served from a half-restored state), the
-// MineService, the standard health service ("" and "mine.v1.MineService"
-// SERVING), reflection (grpc.reflection.v1alpha), the idle-session reaper,
+// A running mine-server: the core (SessionManager and its workers), the
+// MineService, the standard health service ("" and "mine.v1.MineService"),
+// reflection (grpc.reflection.v1alpha), the idle-session reaper,
 // bearer-token authentication with per-tenant sessions and quotas, listening
 // on one port, plaintext or TLS. Owns all of them. Thread-safe.
 //
-//   auto server = MineServer::Start(options);   // *server listens now
+// The port opens before the sessions of options.manager.persistence.state_dir
+// are restored, so probes can tell "starting" from "down": health answers
+// NOT_SERVING and every MineService call UNAVAILABLE ("restoring state")
+// until the restore is complete, then SERVING, and NOT_SERVING again from
+// the moment Shutdown starts. Nothing is served from a half-restored state.
+//
+//   auto server = MineServer::Start(options);   // restored and serving now
 //   std::printf("port %d\n", (*server)->port());
 //   (*server)->Shutdown(absl::Seconds(10));     // drain, then stop
 class MineServer {
  public:
+  // Listen, then RestoreAndServe: returns a serving server.
   static absl::StatusOr<std::unique_ptr<MineServer>> Start(const MineServerOptions& options);
+  // Opens the port with health NOT_SERVING and MineService refusing calls.
+  static absl::StatusOr<std::unique_ptr<MineServer>> Listen(const MineServerOptions& options);
+  // Restores the state dir (reporting to options.restore_progress), then
+  // turns health SERVING and accepts calls, unless Shutdown began meanwhile.
+  // An error when the state dir cannot be used at all. Call once, after
+  // Listen; it must return before Shutdown is called.
+  absl::Status RestoreAndServe();
   ~MineServer();  // Shutdown(absl::ZeroDuration()) unless already shut down
   MineServer(const MineServer&) = delete;
   MineServer& operator=(const MineServer&) = delete;
@@ -83,6 +99,7 @@ class MineServer {
   const MineServerOptions options_;
   int port_ = 0;
   std::unique_ptr<ServiceMetrics> metrics_;  // first in, last out: sessions report to it
+  std::unique_ptr<CoreEventReporter> reporter_;  // the sessions' observer, over metrics_
   std::unique_ptr<SessionManager> manager_;
   std::unique_ptr<SessionReaper> reaper_;
   std::unique_ptr<TokenStore> tokens_;
@@ -92,6 +109,8 @@ class MineServer {
   std::unique_ptr<grpc::Server> server_;
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+  // Orders the switch to SERVING with the switch to NOT_SERVING at shutdown.
+  void SetServing(bool serving) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shutdown_mu_);
 };
 
 }  // namespace mine

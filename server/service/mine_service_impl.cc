@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -19,6 +20,17 @@ const grpc::Status& Draining() {
   static const grpc::Status* status =
       new grpc::Status(grpc::StatusCode::UNAVAILABLE, "the server is shutting down");
   return *status;
+}
+
+// Why a call is refused before it starts, if it is: every call while the
+// server restores its sessions; calls that start new work while it drains.
+std::optional<grpc::Status> Refusal(const ServiceContext& context, bool new_work) {
+  if (context.restoring()) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "the server is restoring state, retry shortly");
+  }
+  if (new_work && context.draining()) return Draining();
+  return std::nullopt;
 }
 
 grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* call, const grpc::Status& status) {
@@ -57,7 +69,7 @@ class RefusedReactor : public Reactor {
 grpc::ServerUnaryReactor* MineServiceImpl::CreateSession(grpc::CallbackServerContext* call,
                                                          const v1::CreateSessionRequest* request,
                                                          v1::Session* response) {
-  if (context_->draining()) return Reply(call, Draining());
+  if (auto refused = Refusal(*context_, /*new_work=*/true)) return Reply(call, *refused);
   absl::StatusOr<std::string> tenant = Authenticate(context_, call, "CreateSession");
   if (!tenant.ok()) return Reply(call, tenant.status());
   absl::StatusOr<SessionConfig> config = FromProto(request->config());
@@ -77,6 +89,7 @@ grpc::ServerUnaryReactor* MineServiceImpl::CreateSession(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* MineServiceImpl::GetSession(grpc::CallbackServerContext* call,
                                                       const v1::GetSessionRequest* request,
                                                       v1::Session* response) {
+  if (auto refused = Refusal(*context_, /*new_work=*/false)) return Reply(call, *refused);
   absl::StatusOr<std::string> tenant = Authenticate(context_, call, "GetSession");
   if (!tenant.ok()) return Reply(call, tenant.status());
   absl::StatusOr<std::shared_ptr<Session>> session =
@@ -90,6 +103,7 @@ grpc::ServerUnaryReactor* MineServiceImpl::GetSession(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* MineServiceImpl::ListSessions(grpc::CallbackServerContext* call,
                                                         const v1::ListSessionsRequest* request,
                                                         v1::ListSessionsResponse* response) {
+  if (auto refused = Refusal(*context_, /*new_work=*/false)) return Reply(call, *refused);
   absl::StatusOr<std::string> tenant = Authenticate(context_, call, "ListSessions");
   if (!tenant.ok()) return Reply(call, tenant.status());
   absl::StatusOr<SessionManager::Page> page =
@@ -105,6 +119,7 @@ grpc::ServerUnaryReactor* MineServiceImpl::ListSessions(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* MineServiceImpl::DeleteSession(grpc::CallbackServerContext* call,
                                                          const v1::DeleteSessionRequest* request,
                                                          v1::DeleteSessionResponse* response) {
+  if (auto refused = Refusal(*context_, /*new_work=*/false)) return Reply(call, *refused);
   absl::StatusOr<std::string> tenant = Authenticate(context_, call, "DeleteSession");
   if (!tenant.ok()) return Reply(call, tenant.status());
   const absl::Status deleted = context_->tenants().Delete(*tenant, request->session_id());
@@ -118,9 +133,8 @@ grpc::ServerUnaryReactor* MineServiceImpl::DeleteSession(grpc::CallbackServerCon
 
 grpc::ServerBidiReactor<v1::SampleBatch, v1::Estimate>* MineServiceImpl::StreamSamples(
     grpc::CallbackServerContext* call) {
-  if (context_->draining()) {
-    return new RefusedReactor<grpc::ServerBidiReactor<v1::SampleBatch, v1::Estimate>>(
-        Draining());
+  if (auto refused = Refusal(*context_, /*new_work=*/true)) {
+    return new RefusedReactor<grpc::ServerBidiReactor<v1::SampleBatch, v1::Estimate>>(*refused);
   }
   absl::StatusOr<std::string> tenant = Authenticate(context_, call, "StreamSamples");
   if (!tenant.ok()) {
@@ -133,7 +147,7 @@ grpc::ServerBidiReactor<v1::SampleBatch, v1::Estimate>* MineServiceImpl::StreamS
 grpc::ServerUnaryReactor* MineServiceImpl::PushSamples(grpc::CallbackServerContext* call,
                                                        const v1::SampleBatch* request,
                                                        v1::PushSamplesResponse* response) {
-  if (context_->draining()) return Reply(call, Draining());
+  if (auto refused = Refusal(*context_, /*new_work=*/true)) return Reply(call, *refused);
   absl::StatusOr<std::string> tenant = Authenticate(context_, call, "PushSamples");
   if (!tenant.ok()) return Reply(call, tenant.status());
   if (request->session_id().empty()) {
@@ -164,6 +178,7 @@ grpc::ServerUnaryReactor* MineServiceImpl::PushSamples(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* MineServiceImpl::GetEstimate(grpc::CallbackServerContext* call,
                                                        const v1::GetEstimateRequest* request,
                                                        v1::Estimate* response) {
+  if (auto refused = Refusal(*context_, /*new_work=*/false)) return Reply(call, *refused);
   absl::StatusOr<std::string> tenant = Authenticate(context_, call, "GetEstimate");
   if (!tenant.ok()) return Reply(call, tenant.status());
   absl::StatusOr<std::shared_ptr<Session>> session =
@@ -176,8 +191,8 @@ grpc::ServerUnaryReactor* MineServiceImpl::GetEstimate(grpc::CallbackServerConte
 
 grpc::ServerWriteReactor<v1::Estimate>* MineServiceImpl::WatchEstimates(
     grpc::CallbackServerContext* call, const v1::WatchEstimatesRequest* request) {
-  if (context_->draining()) {
-    return new RefusedReactor<grpc::ServerWriteReactor<v1::Estimate>>(Draining());
+  if (auto refused = Refusal(*context_, /*new_work=*/true)) {
+    return new RefusedReactor<grpc::ServerWriteReactor<v1::Estimate>>(*refused);
   }
   absl::StatusOr<std::string> tenant = Authenticate(context_, call, "WatchEstimates");
   if (!tenant.ok()) {

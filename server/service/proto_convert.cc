@@ -21,10 +21,44 @@ static_assert(static_cast<int>(EstimateState::kWarmingUp) == v1::WARMING_UP);
 static_assert(static_cast<int>(EstimateState::kTraining) == v1::TRAINING);
 static_assert(static_cast<int>(EstimateState::kConverged) == v1::CONVERGED);
 static_assert(static_cast<int>(EstimateState::kDivergedRecovered) == v1::DIVERGED_RECOVERED);
+static_assert(static_cast<int>(AlertRules::Direction::kAbove) == v1::ABOVE);
+static_assert(static_cast<int>(AlertRules::Direction::kBelow) == v1::BELOW);
+static_assert(static_cast<int>(AlertEvent::Kind::kThresholdFiring) == v1::THRESHOLD_FIRING);
+static_assert(static_cast<int>(AlertEvent::Kind::kThresholdResolved) == v1::THRESHOLD_RESOLVED);
+static_assert(static_cast<int>(AlertEvent::Kind::kChange) == v1::CHANGE);
 
 absl::Status UnknownEnum(absl::string_view field, int value, absl::string_view allowed) {
   return absl::InvalidArgumentError(absl::StrCat(field, " = ", value,
                                                   " is not a known value; use ", allowed));
+}
+
+// Unset rules stay off; ranges are checked by the core (ValidateAlertRules).
+absl::StatusOr<AlertRules> FromProto(const v1::AlertRules& proto) {
+  AlertRules rules;
+  if (proto.has_threshold()) {
+    const v1::ThresholdRule& threshold = proto.threshold();
+    if (!v1::AlertDirection_IsValid(threshold.direction())) {
+      return UnknownEnum("config.alert_rules.threshold.direction", threshold.direction(),
+                         "ALERT_DIRECTION_UNSPECIFIED, ABOVE or BELOW");
+    }
+    rules.threshold_enabled = true;
+    if (threshold.direction() != v1::ALERT_DIRECTION_UNSPECIFIED) {
+      rules.direction = static_cast<AlertRules::Direction>(threshold.direction());
+    }
+    rules.threshold_nats = threshold.threshold_nats();
+    rules.hysteresis_nats = threshold.hysteresis_nats();
+  }
+  if (proto.has_change()) {
+    // In the core k = 0 means "off"; a change rule that is set must fire.
+    if (proto.change().k() == 0) {
+      return absl::InvalidArgumentError(
+          "config.alert_rules.change.k = 0 is out of range: (0, 1000]; leave change unset "
+          "to turn the rule off");
+    }
+    rules.change_k = proto.change().k();
+    rules.reference_estimates = proto.change().reference_estimates();  // 0: default
+  }
+  return rules;
 }
 
 }  // namespace
@@ -61,6 +95,9 @@ absl::StatusOr<SessionConfig> FromProto(const v1::SessionConfig& proto) {
   config.smile_clip = proto.smile_clip();
   config.marginal_sampling = static_cast<MarginalSampling>(proto.marginal_sampling());
   config.input_normalization = static_cast<InputNormalization>(proto.input_normalization());
+  absl::StatusOr<AlertRules> rules = FromProto(proto.alert_rules());
+  if (!rules.ok()) return rules.status();
+  config.alert_rules = *rules;
   return config;
 }
 
@@ -81,6 +118,28 @@ void ToProto(const SessionConfig& config, v1::SessionConfig* proto) {
   proto->set_marginal_sampling(static_cast<v1::MarginalSampling>(config.marginal_sampling));
   proto->set_input_normalization(
       static_cast<v1::InputNormalization>(config.input_normalization));
+  const AlertRules& rules = config.alert_rules;
+  if (rules.threshold_enabled) {
+    v1::ThresholdRule* threshold = proto->mutable_alert_rules()->mutable_threshold();
+    threshold->set_direction(static_cast<v1::AlertDirection>(rules.direction));
+    threshold->set_threshold_nats(rules.threshold_nats);
+    threshold->set_hysteresis_nats(rules.hysteresis_nats);
+  }
+  if (rules.change_k > 0) {
+    v1::ChangeRule* change = proto->mutable_alert_rules()->mutable_change();
+    change->set_k(rules.change_k);
+    change->set_reference_estimates(rules.reference_estimates);
+  }
+}
+
+void ToProto(const AlertEvent& alert, v1::Alert* proto) {
+  proto->set_kind(static_cast<v1::AlertKind>(alert.kind));
+  proto->set_mi_nats(alert.mi_nats);
+  proto->set_reference_nats(alert.reference_nats);
+  proto->set_samples_seen(alert.samples_seen);
+  proto->set_estimate_version(alert.estimate_version);
+  ToProto(alert.time, proto->mutable_time());
+  proto->set_message(alert.message);
 }
 
 void ToProto(const Estimate& estimate, absl::string_view session_id, v1::Estimate* proto) {
@@ -102,6 +161,7 @@ void ToProto(const Estimate& estimate, absl::string_view session_id, v1::Estimat
   proto->set_divergence_recoveries(estimate.divergence_recoveries);
   proto->set_learning_rate(estimate.learning_rate);
   proto->set_version(estimate.version);
+  for (const AlertEvent& alert : estimate.alerts) ToProto(alert, proto->add_alerts());
 }
 
 void ToProto(const Session& session, v1::Session* proto) {
@@ -116,6 +176,11 @@ void ToProto(const Session& session, v1::Session* proto) {
   ToProto(status.latest, session.id(), proto->mutable_latest());
   proto->set_pending_rows(status.pending_rows);
   proto->set_last_sequence(status.last_sequence);
+  for (const AlertEvent& alert : session.alert_history()) ToProto(alert, proto->add_alerts());
+  proto->set_alerts_total(status.alerts_total);
+  proto->set_threshold_firing(status.threshold_firing);
+  proto->set_change_armed(status.change_armed);
+  if (status.change_armed) proto->set_change_reference_nats(status.change_reference_nats);
 }
 
 void ToProto(absl::Time time, google::protobuf::Timestamp* proto) {

@@ -25,8 +25,10 @@ namespace mine {
 absl::StatusOr<SessionConfig> FromProto(const v1::SessionConfig& proto);
 
 void ToProto(const SessionConfig& config, v1::SessionConfig* proto);
+void ToProto(const AlertEvent& alert, v1::Alert* proto);
 void ToProto(const Estimate& estimate, absl::string_view session_id, v1::Estimate* proto);
-// Reads the session's status once, so counts and latest agree.
+// Reads the session's status once, so counts and latest agree; the alert
+// history is read after it (it may hold an alert of a newer estimate).
 void ToProto(const Session& session, v1::Session* proto);
 void ToProto(absl::Time time, google::protobuf::Timestamp* proto);
 

@@ -74,6 +74,10 @@ class ServiceContext {
   }
 
   bool draining() const { return draining_.load(std::memory_order_acquire); }
+  // While true every MineService call is refused with UNAVAILABLE (the
+  // server listens before its sessions are restored).
+  bool restoring() const { return restoring_.load(std::memory_order_acquire); }
+  void set_restoring(bool restoring) { restoring_.store(restoring, std::memory_order_release); }
 
   // Registers a call to be drained; false (and nothing registered) when the
   // server is draining already. REQUIRES: Unregister before `call` dies.
@@ -104,6 +108,7 @@ class ServiceContext {
   ServiceMetrics* const metrics_;  // may be null
   Scheduler scheduler_;
   std::atomic<bool> draining_{false};
+  std::atomic<bool> restoring_{false};
   absl::Mutex mu_;
   std::set<Drainable*> calls_ ABSL_GUARDED_BY(mu_);
 };

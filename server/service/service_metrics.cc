@@ -21,6 +21,24 @@ prometheus::Histogram::BucketBoundaries LatencyBuckets() {
           0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
+// Seconds, from 1 ms to 2 min: a checkpoint writes a whole window.
+prometheus::Histogram::BucketBoundaries CheckpointBuckets() {
+  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
+}
+
+// The `kind` label of mine_alerts_total (the rule is its own label).
+const char* AlertKindLabel(AlertEvent::Kind kind) {
+  switch (kind) {
+    case AlertEvent::Kind::kThresholdFiring:
+      return "firing";
+    case AlertEvent::Kind::kThresholdResolved:
+      return "resolved";
+    case AlertEvent::Kind::kChange:
+      break;
+  }
+  return "change";
+}
+
 std::string LowerCodeName(absl::StatusCode code) {
   std::string name = absl::StatusCodeToString(code);
   for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -107,8 +125,12 @@ class ServiceMetrics::Sessions : public prometheus::Collectable {
         "mine_ingest_queue_rows", "Rows accepted and not yet applied to a window, all sessions.");
     prometheus::MetricFamily mi =
         Gauge("mine_session_mi_nats", "Latest MI estimate of a session, in nats (opt-in, capped).");
+    prometheus::MetricFamily evicted =
+        Gauge("mine_sessions_evicted", "Sessions checkpointed out of memory (idle eviction).");
     absl::MutexLock lock(&mu_);
     if (manager_ == nullptr) return {};
+    evicted.metric.emplace_back().gauge.value =
+        static_cast<double>(manager_->EvictedSessions().size());
     double pending = 0;
     int sessions = 0;
     std::string token;
@@ -132,7 +154,8 @@ class ServiceMetrics::Sessions : public prometheus::Collectable {
     } while (!token.empty());
     active.metric.emplace_back().gauge.value = sessions;
     queue.metric.emplace_back().gauge.value = pending;
-    std::vector<prometheus::MetricFamily> families = {std::move(active), std::move(queue)};
+    std::vector<prometheus::MetricFamily> families = {std::move(active), std::move(queue),
+                                                      std::move(evicted)};
     if (max_session_gauges_ > 0) families.push_back(std::move(mi));
     return families;
   }
@@ -176,8 +199,24 @@ ServiceMetrics::ServiceMetrics(const MetricsOptions& options)
                        .Register(*registry_);
   alerts_ = &prometheus::BuildCounter()
                  .Name("mine_alerts_total")
-                 .Help("Dependence alerts fired, by rule kind.")
+                 .Help("Dependence alerts raised, by rule (threshold, change) and kind "
+                       "(firing, resolved, change).")
                  .Register(*registry_);
+  checkpoint_duration_ = &prometheus::BuildHistogram()
+                              .Name("mine_checkpoint_duration_seconds")
+                              .Help("Time to snapshot one session and write its checkpoint.")
+                              .Register(*registry_)
+                              .Add({}, CheckpointBuckets());
+  checkpoint_failures_ = &prometheus::BuildCounter()
+                              .Name("mine_checkpoint_failures_total")
+                              .Help("Session checkpoints that could not be written.")
+                              .Register(*registry_)
+                              .Add({});
+  evictions_ = &prometheus::BuildCounter()
+                    .Name("mine_session_evictions_total")
+                    .Help("Idle sessions checkpointed out of memory.")
+                    .Register(*registry_)
+                    .Add({});
 }
 
 absl::StatusOr<std::unique_ptr<ServiceMetrics>> ServiceMetrics::Create(
@@ -229,9 +268,18 @@ void ServiceMetrics::OnRpcDone(const std::string& method, grpc::StatusCode code,
       .Observe(absl::ToDoubleSeconds(elapsed));
 }
 
-void ServiceMetrics::OnAlert(const std::string& rule) {
-  alerts_->Add({{"rule", rule}}).Increment();
+void ServiceMetrics::OnAlert(absl::string_view session_id, const AlertEvent& alert) {
+  alerts_->Add({{"rule", AlertRuleName(alert.kind)}, {"kind", AlertKindLabel(alert.kind)}})
+      .Increment();
 }
+
+void ServiceMetrics::OnCheckpoint(absl::string_view session_id, bool ok,
+                                  absl::Duration elapsed) {
+  checkpoint_duration_->Observe(absl::ToDoubleSeconds(elapsed));
+  if (!ok) checkpoint_failures_->Increment();
+}
+
+void ServiceMetrics::OnSessionsEvicted(int sessions) { evictions_->Increment(sessions); }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 ServiceMetrics::InterceptorFactory() {

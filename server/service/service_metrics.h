@@ -37,7 +37,10 @@ struct MetricsOptions {
 //   mine_training_steps_total, mine_training_step_duration_seconds (histogram;
 //     one observation per slice: its mean step time)
 //   mine_rpcs_total{method,code}, mine_rpc_duration_seconds{method} (histogram)
-//   mine_alerts_total{rule}
+//   mine_alerts_total{rule,kind}                          rule: threshold|change;
+//                                                         kind: firing|resolved|change
+//   mine_checkpoint_duration_seconds (histogram), mine_checkpoint_failures_total
+//   mine_session_evictions_total, mine_sessions_evicted   counter; gauge read at scrape time
 //   mine_session_mi_nats{session}                         opt-in, capped
 // Implements the core's TrainingObserver. Thread-safe. `manager` is borrowed
 // and must outlive it (or Detach() is called first).
@@ -59,7 +62,9 @@ class ServiceMetrics : public TrainingObserver {
   void OnRowsIngested(int64_t rows);
   void OnBatchRejected(const absl::Status& status);
   void OnRpcDone(const std::string& method, grpc::StatusCode code, absl::Duration elapsed);
-  void OnAlert(const std::string& rule);
+  void OnAlert(absl::string_view session_id, const AlertEvent& alert) override;
+  void OnCheckpoint(absl::string_view session_id, bool ok, absl::Duration elapsed) override;
+  void OnSessionsEvicted(int sessions) override;
 
   // Records every RPC of a server built with it (interceptors only observe).
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> InterceptorFactory();
@@ -79,6 +84,9 @@ class ServiceMetrics : public TrainingObserver {
   prometheus::Family<prometheus::Counter>* rpcs_;
   prometheus::Family<prometheus::Histogram>* rpc_duration_;
   prometheus::Family<prometheus::Counter>* alerts_;
+  prometheus::Histogram* checkpoint_duration_;
+  prometheus::Counter* checkpoint_failures_;
+  prometheus::Counter* evictions_;
   std::unique_ptr<internal::MetricsHttpServer> http_;
 };
 

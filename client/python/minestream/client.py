@@ -77,7 +77,8 @@ class Client:
     def create_session(self, session_id="", x_dim=1, z_dim=1, **config):
         """Creates (or, with the same config, reopens) a session. `config` takes
         any SessionConfig field, e.g. hidden_units=[64, 64], batch_size=64,
-        estimator="MINE_F"; enum fields take names or values."""
+        estimator="MINE_F", alert_rules=minestream.alert_rules(above=0.5);
+        enum fields take names or values."""
         for field, enum in _ENUMS.items():
             if isinstance(config.get(field), str):
                 config[field] = enum.Value(config[field].upper())

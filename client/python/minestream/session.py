@@ -47,6 +47,11 @@ class Session:
         """The session as the server sees it (mine_pb2.Session)."""
         return self._client.get_session_info(self.session_id)
 
+    def alerts(self):
+        """The session's newest dependence alerts (mine_pb2.Alert), oldest
+        first; watch() delivers them as they happen, in Estimate.alerts."""
+        return list(self.info().alerts)
+
     def push(self, x, z, batch_rows=8192, sequence=0):
         """Adds rows with PushSamples, `batch_rows` per call. Returns the last
         PushSamplesResponse (accepted_rows is of that call, samples_seen the

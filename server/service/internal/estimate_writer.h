@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -50,11 +51,14 @@ class EstimateWriter : public Reactor {
   ~EstimateWriter() override = default;
 
   // Queues `estimate` unless this or a newer version was queued before; an
-  // unwritten older one is replaced.
+  // unwritten older one is replaced, but its alerts are kept: they go out
+  // with the next write.
   void OnEstimate(const Estimate& estimate) ABSL_LOCKS_EXCLUDED(mu_) {
     {
       absl::MutexLock lock(&mu_);
       if (end_status_.has_value() || estimate.version < next_version_) return;
+      pending_alerts_.insert(pending_alerts_.end(), estimate.alerts.begin(),
+                             estimate.alerts.end());
       pending_ = estimate;
       next_version_ = estimate.version + 1;
     }
@@ -132,6 +136,8 @@ class EstimateWriter : public Reactor {
   // Moves the pending estimate into the write buffer. REQUIRES: pending_
   // and no write in flight.
   Op TakePending() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    pending_->alerts = std::move(pending_alerts_);
+    pending_alerts_.clear();
     ToProto(*pending_, session_id_, &response_);
     pending_.reset();
     write_in_flight_ = true;
@@ -141,6 +147,8 @@ class EstimateWriter : public Reactor {
   mutable absl::Mutex mu_;
   std::string session_id_ ABSL_GUARDED_BY(mu_);  // of the estimates written
   std::optional<Estimate> pending_ ABSL_GUARDED_BY(mu_);
+  // Alerts of every estimate queued since the last write, oldest first.
+  std::vector<AlertEvent> pending_alerts_ ABSL_GUARDED_BY(mu_);
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
 
  private:

@@ -18,6 +18,8 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_certificates.h"
 
 namespace mine {
 namespace {
@@ -177,6 +179,41 @@ TEST_F(MineCliE2eTest, BadCreateFlagsAreUsageErrorsBeforeAnythingIsSent) {
   EXPECT_EQ(Cli("get flags").exit_code, 4);  // never created
 }
 
+// rho 0.8, d = 1: true MI 0.51 nats, so the estimate crosses 0.1 once.
+TEST_F(MineCliE2eTest, CreateTakesAlertFlagsAndWatchPrintsTheAlert) {
+  Result create = Cli(absl::StrCat("create --session alerting --x-dim 1 --z-dim 1 ", kSmall,
+                                   " --alert-above 0.1 --alert-hysteresis 0.09"
+                                   " --alert-change-k 8 --output json"));
+  ASSERT_EQ(create.exit_code, 0) << create.err;
+  const std::string csv = TempPath("alerting.csv");
+  ASSERT_EQ(RunShell(absl::StrCat(MINE_CLI_PATH, " gen --dim 1 --rho 0.8 --rows 6000 --seed 4 --out ",
+                                  csv))
+                .exit_code,
+            0);
+  // The watcher subscribes first (its first line is the current estimate),
+  // then the rows go in; --until-alert ends it at the first alert.
+  const std::string watched = TempPath("watched.jsonl");
+  Result run = RunShell(absl::StrCat(
+      "{ timeout 120 ", MINE_CLI_PATH, " watch alerting --until-alert --interval-ms 0 --output json",
+      " --target ", target_, " > ", watched, " & until [ -s ", watched,
+      " ]; do sleep 0.05; done; ", MINE_CLI_PATH, " push ", csv,
+      " --session alerting --output json --target ", target_, " > /dev/null; wait $!; }"));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string out = ReadFile(watched);
+  EXPECT_THAT(out, HasSubstr("{\"alert\":\"THRESHOLD_FIRING\",\"session_id\":\"alerting\""));
+  EXPECT_THAT(out, HasSubstr("is above the threshold 0.1"));
+  Result got = Cli("get alerting --output json");
+  EXPECT_GE(JsonNumber(got.out, "alerts_total"), 1) << got.out;
+
+  Result both = Cli("create --session bad --x-dim 1 --z-dim 1 --alert-above 1 --alert-below 2");
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_THAT(both.err, HasSubstr("--alert-above and --alert-below"));
+  Result negative = Cli("create --session bad --x-dim 1 --z-dim 1 --alert-below 0.2"
+                        " --alert-hysteresis -1");
+  EXPECT_EQ(negative.exit_code, 4);  // refused by the server
+  EXPECT_THAT(negative.err, HasSubstr("config.alert_rules.threshold.hysteresis_nats"));
+}
+
 TEST_F(MineCliE2eTest, StreamStopsAtABadLineAfterEarlierCompleteBatches) {
   // 25 good rows, then text on line 27 (line 1 is the header).
   std::string csv = "x,z\n";
@@ -252,6 +289,88 @@ TEST_F(MineCliE2eTest, ListAndDelete) {
   EXPECT_THAT(list.out, HasSubstr("to-delete,2,3,MINE_F,16;8"));
   EXPECT_EQ(Cli("delete to-delete").exit_code, 0);
   EXPECT_EQ(Cli("get to-delete").exit_code, 4);
+}
+
+// mine-cli against mine-server over TLS (--tls_cert/--tls_key) and mutual TLS
+// (plus --tls_client_ca), with certificates openssl makes for this process.
+class MineCliTlsE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    certificates_ok_ = testing_support::MakeCertificates(Dir());
+    if (!certificates_ok_) return;
+    tls_target_ = Start(&tls_, "");
+    mtls_target_ = Start(&mtls_, Dir() + "ca.pem");
+  }
+  static void TearDownTestSuite() {
+    for (ServerProcess* server : {tls_, mtls_}) {
+      if (server != nullptr) server->Terminate(absl::Seconds(30));
+      delete server;
+    }
+  }
+  void SetUp() override {
+    ASSERT_TRUE(certificates_ok_) << "openssl failed";
+    ASSERT_FALSE(tls_target_.empty());
+    ASSERT_FALSE(mtls_target_.empty());
+  }
+
+  static std::string Dir() { return TempPath("certs/"); }
+
+  // Starts mine-server with TLS (and a client CA, for mutual TLS); its target.
+  static std::string Start(ServerProcess** server, const std::string& client_ca) {
+    *server = new ServerProcess(MINE_SERVER_PATH);
+    const std::string line = (*server)->Start(
+        {"--host=127.0.0.1", "--port=0", "--workers=1", "--state_dir=", "--metrics_port=0",
+         "--tls_cert=" + Dir() + "server.pem", "--tls_key=" + Dir() + "server.key",
+         "--tls_client_ca=" + client_ca});
+    const std::string prefix = "mine-server listening on ";
+    if (line.rfind(prefix, 0) != 0) return "";
+    return line.substr(prefix.size(), line.find(' ', prefix.size()) - prefix.size());
+  }
+
+  // mine-cli `args` against `target`, trusting the CA `ca` ("" for none).
+  static Result Cli(const std::string& target, const std::string& ca, const std::string& args) {
+    return RunShell(absl::StrCat(MINE_CLI_PATH, " ", args, " --target ", target,
+                                 ca.empty() ? "" : absl::StrCat(" --tls-ca ", Dir(), ca)));
+  }
+  static std::string ClientCert(const std::string& name) {
+    return absl::StrCat(" --tls-cert ", Dir(), name, ".pem --tls-key ", Dir(), name, ".key");
+  }
+
+  static inline bool certificates_ok_ = false;
+  static inline ServerProcess* tls_ = nullptr;
+  static inline ServerProcess* mtls_ = nullptr;
+  static inline std::string tls_target_;
+  static inline std::string mtls_target_;
+};
+
+TEST_F(MineCliTlsE2eTest, TlsWithTheServersCaWorks) {
+  Result create = Cli(tls_target_, "ca.pem", "create --session tls1 --x-dim 1 --z-dim 1");
+  ASSERT_EQ(create.exit_code, 0) << create.err;
+  Result list = Cli(tls_target_, "ca.pem", "list --output json");
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_THAT(list.out, HasSubstr("\"session_id\":\"tls1\""));
+}
+
+TEST_F(MineCliTlsE2eTest, AServerAnotherCaSignedIsRefusedWithAClearError) {
+  Result wrong = Cli(tls_target_, "other-ca.pem", "list");
+  EXPECT_EQ(wrong.exit_code, 3) << wrong.err;
+  EXPECT_THAT(wrong.err, HasSubstr("TLS handshake"));
+  EXPECT_THAT(wrong.err, HasSubstr("--tls-ca"));
+  Result plaintext = Cli(tls_target_, "", "list");
+  EXPECT_EQ(plaintext.exit_code, 3) << plaintext.err;
+}
+
+TEST_F(MineCliTlsE2eTest, MutualTlsNeedsAClientCertificateTheServersCaSigned) {
+  Result good = Cli(mtls_target_, "ca.pem", "list" + ClientCert("client"));
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  Result none = Cli(mtls_target_, "ca.pem", "list");
+  EXPECT_EQ(none.exit_code, 3) << none.err;
+  EXPECT_THAT(none.err, HasSubstr("UNAVAILABLE"));
+  Result rogue = Cli(mtls_target_, "ca.pem", "list" + ClientCert("rogue-client"));
+  EXPECT_EQ(rogue.exit_code, 3) << rogue.err;
+  Result missing = Cli(mtls_target_, "ca.pem", "list --tls-cert " + Dir() + "client.pem");
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;  // a usage error: nothing was sent
+  EXPECT_THAT(missing.err, HasSubstr("its key go together"));
 }
 
 }  // namespace

@@ -24,25 +24,62 @@ def gaussian(rows, rho=0.8, seed=1):
     return x, z
 
 
+def make_certificates():
+    """A fresh directory (per process and call) with ca.pem, server.pem/.key
+    (for 127.0.0.1), client.pem/.key signed by the CA, and other-ca.pem, a CA
+    that signed nothing here. Made by openssl now."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="mine-tls-%d-" % os.getpid())
+
+    def run(*args):
+        subprocess.run(args, cwd=d, check=True, capture_output=True)
+
+    for name in ("ca", "other-ca", "server", "client"):
+        run("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+            "ec_paramgen_curve:P-256", "-out", name + ".key")
+    for name in ("ca", "other-ca"):
+        run("openssl", "req", "-x509", "-new", "-key", name + ".key", "-out", name + ".pem",
+            "-days", "2", "-subj", "/CN=" + name)
+    with open(os.path.join(d, "server.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    with open(os.path.join(d, "client.ext"), "w") as f:
+        f.write("extendedKeyUsage=clientAuth\n")
+    for name in ("server", "client"):
+        run("openssl", "req", "-new", "-key", name + ".key", "-out", name + ".csr", "-subj",
+            "/CN=" + name)
+        run("openssl", "x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", name + ".pem", "-days", "2", "-extfile", name + ".ext")
+    return d
+
+
+def start_server(*flags):
+    """mine-server on a free port with `flags`; (process, "host:port")."""
+    server = subprocess.Popen(
+        [os.environ["MINE_SERVER"], "--host=127.0.0.1", "--port=0", "--workers=1",
+         "--metrics_port=0", "--state_dir="] + list(flags),
+        stdout=subprocess.PIPE, text=True)
+    line = server.stdout.readline()
+    prefix = "mine-server listening on "
+    assert line.startswith(prefix), line
+    return server, line[len(prefix):].split(" ")[0]
+
+
+def stop_server(server):
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=30)
+    server.stdout.close()
+
+
 class MinestreamTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = subprocess.Popen(
-            [os.environ["MINE_SERVER"], "--host=127.0.0.1", "--port=0", "--workers=2",
-             "--state_dir=", "--metrics_port=0"],
-            stdout=subprocess.PIPE, text=True)
-        line = cls.server.stdout.readline()
-        prefix = "mine-server listening on "
-        assert line.startswith(prefix), line
-        cls.target = line[len(prefix):].split(" ")[0]
+        cls.server, cls.target = start_server("--workers=2")
         cls.client = minestream.Client(cls.target, timeout=10)
 
     @classmethod
     def tearDownClass(cls):
         cls.client.close()
-        cls.server.send_signal(signal.SIGTERM)
-        cls.server.wait(timeout=30)
-        cls.server.stdout.close()
+        stop_server(cls.server)
 
     def test_push_then_estimate(self):
         session = self.client.create_session("py-push", x_dim=1, z_dim=1, **SMALL)
@@ -72,6 +109,28 @@ class MinestreamTest(unittest.TestCase):
         session = self.client.create_session("py-watch", x_dim=1, z_dim=1, **SMALL)
         first = next(iter(session.watch(min_interval_ms=10)))
         self.assertEqual(first.session_id, "py-watch")
+        session.delete()
+
+    def test_alert_rules_are_kept_and_alerts_arrive_on_watch(self):
+        rules = minestream.alert_rules(above=0.1, hysteresis=0.09)  # truth 0.51 nats
+        session = self.client.create_session("py-alerts", x_dim=1, z_dim=1, alert_rules=rules,
+                                             **SMALL)
+        self.assertEqual(session.info().config.alert_rules, rules)
+        watch = session.watch()
+        next(watch)  # subscribed: the current estimate
+        x, z = gaussian(4000, seed=5)
+        session.push(x, z)
+        alerted = next(e for e in watch if e.alerts)
+        watch.close()
+        self.assertEqual(alerted.alerts[0].kind, minestream.pb.THRESHOLD_FIRING)
+        self.assertGreater(alerted.alerts[0].mi_nats, 0.1)
+        self.assertTrue(session.info().threshold_firing)
+        self.assertEqual(session.alerts()[0].estimate_version, alerted.alerts[0].estimate_version)
+        with self.assertRaises(minestream.MineError) as caught:
+            self.client.create_session("py-bad-alerts", x_dim=1, z_dim=1,
+                                       alert_rules=minestream.alert_rules(below=0.2, hysteresis=-1))
+        self.assertEqual(caught.exception.code, grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("config.alert_rules.threshold.hysteresis_nats", caught.exception.details)
         session.delete()
 
     def test_list_and_delete(self):
@@ -124,44 +183,19 @@ class SecureServerTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        import tempfile
-        cls.dir = tempfile.mkdtemp(prefix="mine-tls-")
+        cls.dir = make_certificates()
         d = cls.dir
-
-        def run(*args):
-            subprocess.run(args, cwd=d, check=True, capture_output=True)
-
-        for name in ("ca", "server"):
-            run("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
-                "ec_paramgen_curve:P-256", "-out", name + ".key")
-        run("openssl", "req", "-x509", "-new", "-key", "ca.key", "-out", "ca.pem", "-days", "2",
-            "-subj", "/CN=ca")
-        run("openssl", "req", "-new", "-key", "server.key", "-out", "server.csr", "-subj",
-            "/CN=server")
-        with open(os.path.join(d, "server.ext"), "w") as f:
-            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-        run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext")
         cls.tokens = os.path.join(d, "tokens")
         with open(cls.tokens, "w") as f:
             f.write("python-token-0123456789 acme\n")
-        cls.server = subprocess.Popen(
-            [os.environ["MINE_SERVER"], "--host=127.0.0.1", "--port=0", "--workers=1",
-             "--metrics_port=0", "--state_dir=",
-             "--tls_cert=" + os.path.join(d, "server.pem"),
-             "--tls_key=" + os.path.join(d, "server.key"), "--auth_tokens_file=" + cls.tokens],
-            stdout=subprocess.PIPE, text=True)
-        line = cls.server.stdout.readline()
-        prefix = "mine-server listening on "
-        assert line.startswith(prefix), line
-        cls.target = line[len(prefix):].split(" ")[0]
+        cls.server, cls.target = start_server(
+            "--tls_cert=" + os.path.join(d, "server.pem"),
+            "--tls_key=" + os.path.join(d, "server.key"), "--auth_tokens_file=" + cls.tokens)
         cls.ca = os.path.join(d, "ca.pem")
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.send_signal(signal.SIGTERM)
-        cls.server.wait(timeout=30)
-        cls.server.stdout.close()
+        stop_server(cls.server)
 
     def test_token_over_tls(self):
         with minestream.Client(self.target, tls_ca=self.ca, token="python-token-0123456789",
@@ -191,6 +225,47 @@ class SecureServerTest(unittest.TestCase):
                 self.fail("the new token was never accepted")
 
 
+class MutualTlsTest(unittest.TestCase):
+    """mine-server with --tls_client_ca: a client certificate signed by that CA
+    is required, and a client that trusts another CA refuses the server."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = make_certificates()
+        cls.server, cls.target = start_server(
+            "--tls_cert=" + os.path.join(cls.dir, "server.pem"),
+            "--tls_key=" + os.path.join(cls.dir, "server.key"),
+            "--tls_client_ca=" + os.path.join(cls.dir, "ca.pem"))
+
+    @classmethod
+    def tearDownClass(cls):
+        stop_server(cls.server)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def client(self, ca="ca.pem", cert=None, key=None):
+        return minestream.Client(self.target, tls_ca=self.path(ca), max_attempts=1, timeout=5,
+                                 tls_cert=cert and self.path(cert), tls_key=key and self.path(key))
+
+    def test_client_certificate_signed_by_the_ca_is_accepted(self):
+        with self.client(cert="client.pem", key="client.key") as client:
+            self.assertEqual(client.list_sessions(), [])
+
+    def test_no_client_certificate_is_refused(self):
+        with self.client() as client:
+            with self.assertRaises(minestream.MineError) as caught:
+                client.list_sessions()
+            self.assertEqual(caught.exception.code, grpc.StatusCode.UNAVAILABLE)
+
+    def test_a_server_the_ca_did_not_sign_is_refused(self):
+        with self.client(ca="other-ca.pem", cert="client.pem", key="client.key") as client:
+            with self.assertRaises(minestream.MineError) as caught:
+                client.list_sessions()
+            self.assertEqual(caught.exception.code, grpc.StatusCode.UNAVAILABLE)
+            self.assertRegex(caught.exception.details, "(?i)handshake|certificate")
+
+
 def _raw(value):
     return value
 
@@ -202,14 +277,8 @@ class HealthAndReflectionTest(unittest.TestCase):
     drain; reflection lists the services."""
 
     def setUp(self):
-        self.server = subprocess.Popen(
-            [os.environ["MINE_SERVER"], "--host=127.0.0.1", "--port=0", "--workers=1",
-             "--metrics_port=0", "--state_dir=", "--shutdown_grace_s=5"],
-            stdout=subprocess.PIPE, text=True)
-        line = self.server.stdout.readline()
-        prefix = "mine-server listening on "
-        assert line.startswith(prefix), line
-        self.channel = grpc.insecure_channel(line[len(prefix):].split(" ")[0])
+        self.server, target = start_server("--shutdown_grace_s=5")
+        self.channel = grpc.insecure_channel(target)
 
     def tearDown(self):
         self.channel.close()

@@ -3,10 +3,12 @@
 // hysteresis does not flap on noise around the line.
 #include "server/core/alert_evaluator.h"
 
+#include <cmath>
 #include <random>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "server/core/internal/byte_io.h"
 #include "tests/support/status_matchers.h"
 
 namespace mine {
@@ -45,14 +47,80 @@ TEST(AlertEvaluatorTest, StagedChangeFiresTheChangeRuleOnce) {
   EXPECT_NEAR(events[0].mi_nats, 1.5, 0.1);
 }
 
+// Training's climb towards the converged value (exponential approach, as a
+// session's smoothed estimate moves) is not a change: the reference is only
+// taken once the estimates have settled.
+TEST(AlertEvaluatorTest, TrainingClimbIsNotAChange) {
+  AlertRules rules;
+  rules.change_k = 4;
+  AlertEvaluator alerts(rules);
+  std::vector<double> values;
+  for (int i = 0; i < 60; ++i) values.push_back(1.0 - std::exp(-i / 6.0));
+  EXPECT_TRUE(Feed(alerts, values).empty());
+  EXPECT_TRUE(alerts.change_armed());
+}
+
+// A change followed by the climb to the new level fires once, not once per
+// reference window along the climb.
+TEST(AlertEvaluatorTest, ChangeFollowedByAClimbFiresOnce) {
+  AlertRules rules;
+  rules.change_k = 4;
+  AlertEvaluator alerts(rules);
+  std::vector<double> values(30, 0.01);
+  for (int i = 1; i <= 60; ++i) values.push_back(0.01 + 1.5 * (1 - std::exp(-i / 8.0)));
+  std::vector<AlertEvent> events = Feed(alerts, values);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_NEAR(events[0].reference_nats, 0.01, 1e-9);
+  EXPECT_TRUE(alerts.change_armed());  // settled at the new level
+}
+
+// The same noise as ThresholdWithHysteresisDoesNotFlap, without hysteresis:
+// every wobble across the line fires or resolves.
+TEST(AlertEvaluatorTest, ThresholdWithoutHysteresisFlapsOnTheSameNoise) {
+  AlertRules rules;
+  rules.threshold_enabled = true;
+  rules.threshold_nats = 1.0;
+  AlertEvaluator alerts(rules);
+  std::vector<AlertEvent> events =
+      Feed(alerts, {0.8, 0.95, 1.02, 0.97, 1.05, 0.93, 1.01, 0.96, 1.04});
+  EXPECT_EQ(events.size(), 7u);
+}
+
+TEST(AlertEvaluatorTest, SavedStateContinuesIdentically) {
+  AlertRules rules;
+  rules.change_k = 4;
+  rules.threshold_enabled = true;
+  rules.threshold_nats = 0.3;
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> noise(0, 0.02);
+  std::vector<double> before, after;
+  for (int i = 0; i < 8; ++i) before.push_back(0.5 + noise(rng));  // mid-settling
+  for (int i = 0; i < 30; ++i) after.push_back((i < 10 ? 0.5 : 1.5) + noise(rng));
+  AlertEvaluator original(rules);
+  Feed(original, before);
+  internal::ByteWriter w;
+  original.SaveTo(&w);
+  AlertEvaluator restored(rules);
+  internal::ByteReader r(w.bytes());
+  ASSERT_TRUE(restored.LoadFrom(&r));
+  EXPECT_TRUE(r.done());
+  EXPECT_TRUE(restored.threshold_firing());
+  const std::vector<AlertEvent> a = Feed(original, after), b = Feed(restored, after);
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_EQ(a.size(), 1u);  // the change
+  EXPECT_EQ(a[0].message, b[0].message);
+}
+
 TEST(AlertEvaluatorTest, WarmUpEstimatesAreIgnored) {
   AlertRules rules;
   rules.change_k = 3;
   rules.reference_estimates = 1;
   AlertEvaluator alerts(rules);
   EXPECT_TRUE(alerts.Observe(At(0.0, 0.02, EstimateState::kWarmingUp)).empty());
-  EXPECT_TRUE(alerts.Observe(At(1.0)).empty());  // the reference
-  EXPECT_TRUE(alerts.Observe(At(1.01)).empty());
+  EXPECT_TRUE(alerts.Observe(At(1.0)).empty());
+  EXPECT_TRUE(alerts.Observe(At(1.005)).empty());  // settled: the reference
+  EXPECT_TRUE(alerts.change_armed());
+  EXPECT_EQ(alerts.Observe(At(1.5)).size(), 1u);
 }
 
 TEST(AlertEvaluatorTest, ThresholdWithHysteresisDoesNotFlap) {

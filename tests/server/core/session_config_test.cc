@@ -76,6 +76,21 @@ TEST(SessionConfigTest, NamesTheFieldThatIsOutOfRange) {
          c.estimator = EstimatorKind::kInfoNce;
          c.batch_size = 8192;
        }},
+      {"alert_rules.threshold.hysteresis_nats", [](SessionConfig& c) {
+         c.alert_rules.threshold_enabled = true;
+         c.alert_rules.hysteresis_nats = -0.1;
+       }},
+      {"alert_rules.threshold.threshold_nats", [](SessionConfig& c) {
+         c.alert_rules.threshold_enabled = true;
+         c.alert_rules.threshold_nats = std::nan("");
+       }},
+      {"alert_rules.threshold.direction", [](SessionConfig& c) {
+         c.alert_rules.threshold_enabled = true;
+         c.alert_rules.direction = static_cast<AlertRules::Direction>(9);
+       }},
+      {"alert_rules.change.k", [](SessionConfig& c) { c.alert_rules.change_k = -2; }},
+      {"alert_rules.change.reference_estimates",
+       [](SessionConfig& c) { c.alert_rules.reference_estimates = 5000; }},
   };
   for (const BadField& bad : cases) {
     SessionConfig c = Dims(2, 2);
@@ -86,6 +101,19 @@ TEST(SessionConfigTest, NamesTheFieldThatIsOutOfRange) {
               std::string::npos)
         << resolved.status();
   }
+}
+
+TEST(SessionConfigTest, AlertRulesTakePartInTheIdentityOfAConfig) {
+  absl::StatusOr<SessionConfig> plain = ResolveSessionConfig(Dims(2, 2), "s");
+  SessionConfig alerting = Dims(2, 2);
+  alerting.alert_rules.change_k = 3;
+  alerting.alert_rules.reference_estimates = 0;  // the default
+  absl::StatusOr<SessionConfig> resolved = ResolveSessionConfig(alerting, "s");
+  ASSERT_OK(plain);
+  ASSERT_OK(resolved);
+  EXPECT_EQ(resolved->alert_rules.reference_estimates, AlertRules::kDefaultReferenceEstimates);
+  EXPECT_NE(*plain, *resolved);
+  EXPECT_NE(DescribeConfig(*resolved).find("alert_change_k=3"), std::string::npos);
 }
 
 TEST(SessionConfigTest, ParsesEstimatorNamesCaseInsensitively) {

@@ -1,11 +1,14 @@
 // Snapshot and Restore of a Session: a restored session must continue
 // exactly where the original was (same RNG, network, optimiser, windows).
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "client/synthetic_data.h"
 #include "gtest/gtest.h"
+#include "server/core/checkpoint_format.h"
 #include "server/core/session.h"
 #include "tests/support/status_matchers.h"
 
@@ -136,6 +139,33 @@ TEST(SessionRestoreTest, ReplaySkipsBatchesTheSnapshotCovers) {
   EXPECT_TRUE(*next);
   EXPECT_EQ((*restored)->status().samples_seen, 20);
   EXPECT_EQ((*restored)->status().last_sequence, 6);
+}
+
+// A checkpoint written by the build before alerts existed (session state
+// version 1: a 1+1-dim session, 400 rows, trained to CONVERGED) loads with
+// the alert rules off and trains on.
+TEST(SessionRestoreTest, LoadsAVersion1CheckpointWithAlertsOff) {
+  std::ifstream in(std::string(MINE_TESTDATA_DIR) + "/session_v1.checkpoint", std::ios::binary);
+  ASSERT_TRUE(in) << "missing testdata";
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  absl::StatusOr<std::string> payload = UnframeCheckpoint(bytes.str());
+  ASSERT_OK(payload);
+  // SessionStore puts the batches the checkpoint covers (an int64) first.
+  auto restored = Session::Restore("v1", payload->substr(sizeof(int64_t)), nullptr);
+  ASSERT_OK(restored);
+  const SessionStatus status = (*restored)->status();
+  EXPECT_EQ(status.samples_seen, 400);
+  EXPECT_EQ(status.last_sequence, 1);
+  EXPECT_EQ(status.train_steps, 3350);
+  EXPECT_EQ(status.latest.state, EstimateState::kConverged);
+  EXPECT_NEAR(status.latest.mi_nats, 0.411249, 1e-6);
+  EXPECT_FALSE((*restored)->config().alert_rules.any());
+  EXPECT_TRUE((*restored)->alert_history().empty());
+  // And it writes itself back in the current version, which loads too.
+  absl::StatusOr<SessionSnapshot> again = (*restored)->Snapshot();
+  ASSERT_OK(again);
+  EXPECT_OK(Session::Restore("v1", again->payload, nullptr));
 }
 
 }  // namespace

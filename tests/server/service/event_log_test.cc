@@ -1,6 +1,7 @@
 #include "server/service/event_log.h"
 
 #include "gtest/gtest.h"
+#include "server/service/core_event_reporter.h"
 
 namespace mine {
 namespace {
@@ -16,6 +17,20 @@ TEST(EventLogTest, JsonEscapesQuotesAndControlCharacters) {
                              {{"peer", "ipv4:1.2.3.4:5"}, {"reason", "a \"b\"\n\x01"}}),
             "{\"event\":\"auth_refused\",\"peer\":\"ipv4:1.2.3.4:5\","
             "\"reason\":\"a \\\"b\\\"\\n\\u0001\"}");
+}
+
+TEST(EventLogTest, AnAlertIsOneLineWithItsSessionRuleAndValues) {
+  AlertEvent alert;
+  alert.kind = AlertEvent::Kind::kChange;
+  alert.mi_nats = 0.75;
+  alert.reference_nats = 0.25;
+  alert.samples_seen = 9000;
+  alert.estimate_version = 42;
+  alert.message = "MI moved from 0.25 to 0.75 nats";
+  EXPECT_EQ(EventLog::Render(EventLog::Format::kText, "alert",
+                             CoreEventReporter::AlertFields("s1", alert)),
+            "event=alert session=s1 rule=change kind=change mi_nats=0.75 reference_nats=0.25 "
+            "samples_seen=9000 estimate_version=42 message=\"MI moved from 0.25 to 0.75 nats\"");
 }
 
 TEST(EventLogTest, ParsesFormatNames) {

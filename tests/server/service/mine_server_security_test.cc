@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "tests/server/service/test_util.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/test_certificates.h"
 
 namespace mine {
 namespace {
@@ -32,31 +33,7 @@ std::string Dir() {
   return ::testing::TempDir() + "mine_security_" + std::to_string(::getpid()) + "/";
 }
 
-// Writes ca.pem, server.{pem,key} (SAN 127.0.0.1 and localhost),
-// client.{pem,key} signed by the CA, and other-ca.pem with
-// rogue-client.{pem,key} signed by it.
-bool MakeCertificates() {
-  const std::string script = absl::StrCat(R"(set -e
-mkdir -p ')", Dir(), R"(' && cd ')", Dir(), R"('
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-ca() { key "$1.key"; openssl req -x509 -new -key "$1.key" -out "$1.pem" -days 2 -subj "/CN=$1"; }
-leaf() {  # name ca ext
-  key "$1.key"
-  openssl req -new -key "$1.key" -out "$1.csr" -subj "/CN=$1"
-  printf '%s\n' "$3" > "$1.ext"
-  openssl x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2.key" -CAcreateserial -out "$1.pem" \
-    -days 2 -extfile "$1.ext" 2>/dev/null
-}
-ca ca; ca other-ca
-leaf server ca "subjectAltName=IP:127.0.0.1,DNS:localhost"
-leaf client ca "extendedKeyUsage=clientAuth"
-leaf rogue-client other-ca "extendedKeyUsage=clientAuth"
-)");
-  const std::string path =
-      ::testing::TempDir() + "make_certs_" + std::to_string(::getpid()) + ".sh";
-  std::ofstream(path) << script;
-  return std::system(absl::StrCat("sh '", path, "'").c_str()) == 0;
-}
+bool MakeCertificates() { return testing_support::MakeCertificates(Dir()); }
 
 class SecurityTest : public ServiceTest {
  protected:

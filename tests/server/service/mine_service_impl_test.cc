@@ -27,16 +27,6 @@ class MineServiceImplTest : public ServiceTest {
  protected:
   void SetUp() override { StartServer(); }
 
-  grpc::Status Create(const std::string& id, const v1::SessionConfig& config,
-                      v1::Session* session = nullptr) {
-    grpc::ClientContext context;
-    v1::CreateSessionRequest request;
-    request.set_session_id(id);
-    *request.mutable_config() = config;
-    v1::Session ignored;
-    return stub_->CreateSession(&context, request, session ? session : &ignored);
-  }
-
   grpc::Status Push(const v1::SampleBatch& batch, v1::PushSamplesResponse* response = nullptr) {
     grpc::ClientContext context;
     v1::PushSamplesResponse ignored;

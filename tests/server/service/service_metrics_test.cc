@@ -7,6 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <map>
 #include <string>
 
@@ -65,8 +68,9 @@ std::map<std::string, double> Parse(const std::string& text) {
 
 class ServiceMetricsTest : public ServiceTest {
  protected:
-  void SetUp() override {
-    MineServerOptions options = TestOptions();
+  void SetUp() override { StartWithMetrics(TestOptions()); }
+
+  void StartWithMetrics(MineServerOptions options) {
     options.metrics_port = 0;
     options.metrics_session_gauges = 2;
     StartServer(options);
@@ -138,6 +142,77 @@ TEST_F(ServiceMetricsTest, PerSessionGaugesAreCapped) {
   int gauges = 0;
   for (const auto& [name, value] : Metrics()) gauges += name.rfind("mine_session_mi_nats", 0) == 0;
   EXPECT_LE(gauges, 2);
+}
+
+// Checkpoints (one per create, then on demand), a checkpoint whose session
+// directory has gone, and idle eviction, on a state dir of this process.
+class PersistenceMetricsTest : public ServiceMetricsTest {
+ protected:
+  void SetUp() override {
+    state_dir_ = absl::StrCat("/tmp/mine-metrics-test-", getpid());
+    std::filesystem::remove_all(state_dir_);
+    MineServerOptions options = TestOptions();
+    options.manager.persistence.state_dir = state_dir_;
+    options.manager.persistence.checkpoint_interval = absl::ZeroDuration();  // on demand only
+    StartWithMetrics(options);
+  }
+  void TearDown() override {
+    ServiceMetricsTest::TearDown();
+    std::filesystem::remove_all(state_dir_);
+  }
+  std::string state_dir_;
+};
+
+TEST_F(PersistenceMetricsTest, CheckpointsFailuresAndEvictionsAreCounted) {
+  std::map<std::string, double> m = Metrics();
+  EXPECT_EQ(m["mine_checkpoint_duration_seconds_count"], 0);
+  EXPECT_EQ(m["mine_checkpoint_failures_total"], 0);
+  EXPECT_EQ(m["mine_session_evictions_total"], 0);
+  EXPECT_EQ(m["mine_sessions_evicted"], 0);
+
+  CreateOrDie("kept", SmallConfig(1));
+  CreateOrDie("doomed", SmallConfig(1));
+  m = Metrics();
+  EXPECT_EQ(m["mine_checkpoint_duration_seconds_count"], 2);  // the first checkpoint of each
+  EXPECT_GE(m["mine_checkpoint_duration_seconds_sum"], 0);
+
+  // A changed session whose directory has gone cannot be checkpointed.
+  ASSERT_TRUE(Push(GaussianBatch("doomed", 10, 1, 1)).ok());
+  std::filesystem::remove_all(state_dir_ + "/sessions/doomed");
+  EXPECT_FALSE(server_->manager().CheckpointAll().ok());
+  m = Metrics();
+  EXPECT_EQ(m["mine_checkpoint_failures_total"], 1);
+  EXPECT_EQ(m["mine_checkpoint_duration_seconds_count"], 3);
+  ASSERT_TRUE(server_->manager().Delete("doomed").ok());
+
+  // Idle eviction: "kept" leaves memory; scrapes do not bring it back.
+  EXPECT_EQ(server_->manager().EvictIdle(absl::Nanoseconds(1)), 1);
+  for (int scrape = 0; scrape < 2; ++scrape) {
+    m = Metrics();
+    EXPECT_EQ(m["mine_session_evictions_total"], 1);
+    EXPECT_EQ(m["mine_sessions_evicted"], 1);
+    EXPECT_EQ(m["mine_sessions_active"], 0);
+  }
+  ASSERT_TRUE(server_->manager().Get("kept").ok());  // a call loads it back
+  m = Metrics();
+  EXPECT_EQ(m["mine_sessions_evicted"], 0);
+  EXPECT_EQ(m["mine_sessions_active"], 1);
+  EXPECT_EQ(m["mine_session_evictions_total"], 1);
+}
+
+TEST_F(ServiceMetricsTest, AlertsAreCountedByRuleAndKind) {
+  v1::SessionConfig config = SmallConfig(1);
+  // rho 0.8, d = 1: true MI 0.51 nats, so the estimate crosses 0.1 once.
+  config.mutable_alert_rules()->mutable_threshold()->set_threshold_nats(0.1);
+  config.mutable_alert_rules()->mutable_threshold()->set_hysteresis_nats(0.09);
+  CreateOrDie("alerting", config);
+  ASSERT_TRUE(Push(GaussianBatch("alerting", 4096, 1, 5)).ok());
+  const std::string firing = "mine_alerts_total{kind=\"firing\",rule=\"threshold\"}";
+  // Training runs on the workers: wait (bounded) for the crossing.
+  for (int i = 0; i < 1200 && Metrics()[firing] == 0; ++i) absl::SleepFor(absl::Milliseconds(50));
+  std::map<std::string, double> m = Metrics();
+  EXPECT_EQ(m[firing], 1);
+  EXPECT_EQ(m.count("mine_alerts_total{kind=\"change\",rule=\"change\"}"), 0u);
 }
 
 }  // namespace

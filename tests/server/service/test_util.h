@@ -89,6 +89,17 @@ class ServiceTest : public ::testing::Test {
     server_.reset();
   }
 
+  // CreateSession; the session goes to `session` when given.
+  grpc::Status Create(const std::string& id, const v1::SessionConfig& config,
+                      v1::Session* session = nullptr) {
+    grpc::ClientContext context;
+    v1::CreateSessionRequest request;
+    request.set_session_id(id);
+    *request.mutable_config() = config;
+    v1::Session ignored;
+    return stub_->CreateSession(&context, request, session != nullptr ? session : &ignored);
+  }
+
   v1::Session CreateOrDie(const std::string& id, const v1::SessionConfig& config) {
     grpc::ClientContext context;
     v1::CreateSessionRequest request;
