@@ -176,6 +176,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mine-server: --shared_state needs a --state_dir to share\n");
     return 2;
   }
+  if (absl::GetFlag(FLAGS_shared_state) && fsync != "always") {
+    // Rows acknowledged but not yet fsynced may sit in this machine's page
+    // cache, where a replica on another machine cannot see them on takeover.
+    std::fprintf(stderr,
+                 "mine-server: WARNING: --shared_state with --fsync=%s: a replica that dies may "
+                 "take up to --fsync_interval_ms of acknowledged rows with it\n",
+                 fsync.c_str());
+  }
   std::string replica_id = absl::GetFlag(FLAGS_replica_id);
   if (replica_id.empty()) {
     char host[256] = {};

@@ -83,6 +83,13 @@ std::vector<LeaseKeeper::Move> LeaseKeeper::Renew() {
     const absl::Time started = store_->Now();
     absl::StatusOr<Lease> lease = store_->Renew(id, h.epoch);
     if (lease.ok() && lease->HeldBy(store_->replica_id()) && lease->epoch == h.epoch) {
+      // A guard whose deadline passed before this renewal never writes
+      // again: drop the session so the next call loads it afresh (a new
+      // epoch) instead of refusing its batches for as long as we renew.
+      if (h.guard->lost()) {
+        moves.push_back({false, id, "", h.epoch});
+        continue;
+      }
       h.guard->Extend(started + usable());
       if (!lease->requested_by.empty() && lease->requested_by != store_->replica_id()) {
         moves.push_back({true, id, lease->requested_by, h.epoch});

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 #include <vector>
@@ -24,6 +25,12 @@ constexpr char kMagic[] = "lease1";
 // write; waiting longer than this means its disk is stuck, so the caller
 // is told to retry instead of blocking an RPC thread.
 constexpr absl::Duration kLockPatience = absl::Seconds(2);
+
+// A lease file is one short line; anything much longer is damage.
+constexpr off_t kMaxLeaseFileBytes = 4096;
+constexpr absl::Duration kMaxClockSkew = absl::Minutes(1);
+// The owner of a damaged lease: no replica id can look like it.
+constexpr char kDamagedOwner[] = "(damaged)";
 
 std::string OrDash(const std::string& s) { return s.empty() ? "-" : s; }
 std::string FromDash(absl::string_view s) { return s == "-" ? "" : std::string(s); }
@@ -83,8 +90,11 @@ absl::StatusOr<Lease> LeaseStore::Parse(absl::string_view text) {
       absl::StrSplit(absl::StripAsciiWhitespace(text), ' ', absl::SkipEmpty());
   Lease lease;
   int64_t expires_ms = 0;
+  // Epochs only ever count up by one, so a huge or negative one is damage
+  // (and would overflow at the next ++).
   if (fields.size() != 5 || fields[0] != kMagic || !absl::SimpleAtoi(fields[2], &lease.epoch) ||
-      !absl::SimpleAtoi(fields[3], &expires_ms)) {
+      !absl::SimpleAtoi(fields[3], &expires_ms) || lease.epoch < 0 ||
+      lease.epoch > (int64_t{1} << 52)) {
     return absl::DataLossError(absl::StrCat("not a lease record: '", text.substr(0, 80), "'"));
   }
   lease.owner = FromDash(fields[1]);
@@ -103,16 +113,29 @@ absl::StatusOr<Lease> LeaseStore::Read(absl::string_view id) const {
     }
     return Lease();
   }
-  absl::StatusOr<std::string> text = internal::ReadFile(path);
-  if (!text.ok()) return text.status();
-  absl::StatusOr<Lease> lease = Parse(*text);
-  if (!lease.ok()) {
-    // Written atomically, so this is damage, not a torn write: whoever
-    // takes the lease next rewrites it.
-    std::fprintf(stderr, "state: session '%s': %s; treating the lease as free\n",
-                 std::string(id).c_str(), std::string(lease.status().message()).c_str());
-    return Lease();
+  // A lease is written atomically, so an unreadable one is damage. Its
+  // holder may still be alive and writing: count it as held by nobody we
+  // know for a ttl from now, so a takeover waits as for a live one (the
+  // first Acquire writes that expiry down, so it does not slide).
+  const absl::Time now = clock_();
+  absl::StatusOr<Lease> lease = absl::DataLossError("lease file too large");
+  if (st.st_size <= kMaxLeaseFileBytes) {
+    absl::StatusOr<std::string> text = internal::ReadFile(path);
+    if (!text.ok()) return text.status();
+    lease = Parse(*text);
   }
+  if (!lease.ok()) {
+    std::fprintf(stderr, "state: session '%s': %s; counted as held for %s\n",
+                 std::string(id).c_str(), std::string(lease.status().message()).c_str(),
+                 absl::FormatDuration(ttl_).c_str());
+    Lease damaged;
+    damaged.owner = kDamagedOwner;
+    damaged.expires = now + ttl_;
+    return damaged;
+  }
+  // No holder renews further ahead than a ttl (plus clock skew): a later
+  // expiry is damage that would otherwise hold the session forever.
+  lease->expires = std::min(lease->expires, now + ttl_ + kMaxClockSkew);
   return lease;
 }
 

@@ -24,10 +24,11 @@ absl::Status Moved(absl::string_view id, absl::string_view to) {
 
 absl::Status SessionManager::OpenShared() {
   const PersistenceOptions& p = options_.persistence;
-  if (p.replica_id.empty() || !ValidateSessionId(p.replica_id).ok()) {
+  // "-" is what a lease file writes for "nobody".
+  if (p.replica_id.empty() || p.replica_id == "-" || !ValidateSessionId(p.replica_id).ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "a shared state dir needs a replica id of 1 to 128 characters [A-Za-z0-9._-], got '",
-        p.replica_id.substr(0, 32), "'"));
+        p.replica_id.substr(0, 32), "' (and not '-')"));
   }
   if (p.lease_ttl < absl::Milliseconds(100)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -166,6 +167,10 @@ absl::StatusOr<SessionManager::Page> SessionManager::ListShared(int size,
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   Page page;
+  // Each copy holds a whole session (network, windows) until the page is
+  // answered, so a page restores only a few; the rest come on the next.
+  constexpr int kMaxCopiesPerPage = 16;
+  int copies = 0;
   auto it = page_token.empty() ? ids.begin() : std::upper_bound(ids.begin(), ids.end(), page_token);
   for (; it != ids.end(); ++it) {
     if (static_cast<int>(page.sessions.size()) == size) {
@@ -177,9 +182,14 @@ absl::StatusOr<SessionManager::Page> SessionManager::ListShared(int size,
       absl::MutexLock lock(&mu_);
       if (auto loaded = sessions_.find(*it); loaded != sessions_.end()) session = loaded->second;
     }
+    if (session == nullptr && copies >= kMaxCopiesPerPage && !page.sessions.empty()) {
+      page.next_page_token = page.sessions.back()->id();
+      break;
+    }
     if (session == nullptr) {
       // Another replica's (or nobody's): a copy of its last checkpoint, so
       // listing never takes a lease. Deleted or unreadable: left out.
+      ++copies;
       absl::StatusOr<StoredSession> stored = store_->ReadCheckpoint(*it);
       if (!stored.ok()) continue;
       absl::StatusOr<std::shared_ptr<Session>> copy = Session::Restore(
@@ -198,8 +208,11 @@ absl::Status SessionManager::DeleteShared(absl::string_view id) {
   absl::StatusOr<std::shared_ptr<Session>> held = Get(id);
   if (!held.ok()) return held.status();
   absl::MutexLock reload(&reload_mu_);
+  if (absl::Status s = MayWrite(id); !s.ok()) return s;  // moving or lost meanwhile
   std::shared_ptr<Session> session = Unload(id);
   if (session == nullptr) {
+    // Handed over between Get and here: it lives on another replica.
+    if (store_->HasCheckpoint(id)) return Moved(id, "");
     return absl::NotFoundError(absl::StrCat("session '", id, "' does not exist"));
   }
   session->Close();

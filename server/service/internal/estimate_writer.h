@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "mine/v1/mine.pb.h"
+#include "server/core/alert_history.h"
 #include "server/core/estimate.h"
 #include "server/service/proto_convert.h"
 
@@ -59,6 +60,12 @@ class EstimateWriter : public Reactor {
       if (end_status_.has_value() || estimate.version < next_version_) return;
       pending_alerts_.insert(pending_alerts_.end(), estimate.alerts.begin(),
                              estimate.alerts.end());
+      // A client that stops reading must not grow this without bound: keep
+      // the newest, as the session's own history does (GetSession).
+      if (pending_alerts_.size() > AlertHistory::kCapacity) {
+        pending_alerts_.erase(pending_alerts_.begin(),
+                              pending_alerts_.end() - AlertHistory::kCapacity);
+      }
       pending_ = estimate;
       next_version_ = estimate.version + 1;
     }
@@ -92,7 +99,13 @@ class EstimateWriter : public Reactor {
         if (finished_) {
           // Nothing may be issued after Finish.
         } else if (end_status_.has_value()) {
-          if (!write_in_flight_) op = Op::kFinish;
+          // Alerts waiting behind pacing go out before the call ends (not
+          // to a client that cancelled: it reads nothing more).
+          if (!write_in_flight_) {
+            const bool flush = pending_.has_value() && !pending_alerts_.empty() &&
+                               end_status_->error_code() != grpc::StatusCode::CANCELLED;
+            op = flush ? TakePending() : Op::kFinish;
+          }
         } else {
           op = NextOp();
         }

@@ -3,6 +3,7 @@
 // the test (RenewAll) rather than by the keepers' threads, whose period
 // (ttl / 3 of a 60 s ttl) never comes round during a test.
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -145,6 +146,42 @@ TEST_F(SharedStateTest, ExpiredLeaseIsTakenWithoutTheOwner) {
   EXPECT_EQ(taken->owner, "b");
 }
 
+TEST_F(SharedStateTest, DamagedLeaseIsHeldForATtlNotFree) {
+  fs::create_directories(root_ + "/state/sessions/s1");
+  {
+    std::ofstream(root_ + "/state/sessions/s1/lease") << "lease1 a 99999999999999999999 x\n";
+  }
+  LeaseStore b(root_ + "/state/sessions", "b", kTtl, clock_.AsLeaseClock());
+  // Its writer may be alive: a takeover waits as for a live lease...
+  EXPECT_STATUS_CODE(b.Acquire("s1"), absl::StatusCode::kUnavailable);
+  clock_.Advance(kTtl - absl::Seconds(1));
+  EXPECT_STATUS_CODE(b.Acquire("s1"), absl::StatusCode::kUnavailable);
+  // ...and no longer.
+  clock_.Advance(absl::Seconds(2));
+  absl::StatusOr<Lease> taken = b.Acquire("s1");
+  ASSERT_OK(taken);
+  EXPECT_EQ(taken->owner, "b");
+  EXPECT_EQ(taken->epoch, 1);
+}
+
+TEST_F(SharedStateTest, LeaseExpiringFarAheadLastsAtMostATtlAndSomeSkew) {
+  fs::create_directories(root_ + "/state/sessions/s1");
+  Lease forever;
+  forever.owner = "a";
+  forever.epoch = 3;
+  forever.expires = clock_.Now() + absl::Hours(24 * 365);
+  {
+    std::ofstream(root_ + "/state/sessions/s1/lease") << LeaseStore::Format(forever);
+  }
+  LeaseStore b(root_ + "/state/sessions", "b", kTtl, clock_.AsLeaseClock());
+  EXPECT_STATUS_CODE(b.Acquire("s1"), absl::StatusCode::kUnavailable);
+  clock_.Advance(kTtl + absl::Minutes(2));
+  absl::StatusOr<Lease> taken = b.Acquire("s1");
+  ASSERT_OK(taken);
+  EXPECT_EQ(taken->owner, "b");
+  EXPECT_EQ(taken->epoch, 4);
+}
+
 TEST_F(SharedStateTest, LeaseFileRoundTripsAndRejectsGarbage) {
   Lease lease;
   lease.owner = "pod-0";
@@ -158,6 +195,9 @@ TEST_F(SharedStateTest, LeaseFileRoundTripsAndRejectsGarbage) {
   EXPECT_EQ(parsed->requested_by, "");
   EXPECT_STATUS_CODE(LeaseStore::Parse("lease1 a b c d"), absl::StatusCode::kDataLoss);
   EXPECT_STATUS_CODE(LeaseStore::Parse(""), absl::StatusCode::kDataLoss);
+  EXPECT_STATUS_CODE(LeaseStore::Parse("lease1 a -1 5 -"), absl::StatusCode::kDataLoss);
+  EXPECT_STATUS_CODE(LeaseStore::Parse("lease1 a 9223372036854775807 5 -"),
+                     absl::StatusCode::kDataLoss);
 }
 
 TEST_F(SharedStateTest, NothingIsLoadedAtStartUp) {
@@ -243,6 +283,23 @@ TEST_F(SharedStateTest, StaleOwnerRefusesWritesAndGivesUpWithoutWriting) {
   EXPECT_EQ((*on_b)->status().samples_seen, 6 * kRowsPerBatch);
 }
 
+TEST_F(SharedStateTest, OwnerPastItsDeadlineWithTheLeaseStillItsReloadsTheSession) {
+  StartTwoWithSessionOnA();
+  Push(*on_a_, 1, 3);
+  // a's renewals were late (nobody took the lease): its guard ran out...
+  clock_.Advance(kTtl * 3 / 4 + absl::Seconds(1));
+  EXPECT_STATUS_CODE(PushOne(*on_a_, 4), absl::StatusCode::kUnavailable);
+  // ...so the next renewal drops the copy instead of renewing a session that
+  // would refuse every batch for as long as a holds the lease.
+  a_->leases()->RenewAll();
+  EXPECT_EQ(a_->session_count(), 0);
+  absl::StatusOr<std::shared_ptr<Session>> again = a_->Get("s1");
+  ASSERT_OK(again);
+  EXPECT_EQ((*again)->status().samples_seen, 3 * kRowsPerBatch);
+  Push(**again, 4, 5);
+  EXPECT_EQ((*again)->status().samples_seen, 5 * kRowsPerBatch);
+}
+
 TEST_F(SharedStateTest, CreateOfAStoredIdComparesConfigsOnAnyReplica) {
   StartTwoWithSessionOnA();
   // Held by a: retry; after the handoff, the same config is the same session.
@@ -314,6 +371,10 @@ TEST_F(SharedStateTest, ReplicaIdIsRequired) {
   absl::Status s = m.RestoreState();
   EXPECT_STATUS_CODE(s, absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("replica id"), std::string::npos) << s;
+  // "-" is how a lease file writes "nobody".
+  o.persistence.replica_id = "-";
+  SessionManager dash(o);
+  EXPECT_STATUS_CODE(dash.RestoreState(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

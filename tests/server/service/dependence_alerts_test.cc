@@ -302,6 +302,33 @@ TEST_F(DependenceAlertsTest, PacedWatcherGetsEveryAlertOfTheEstimatesItSkips) {
   }
 }
 
+// A watcher paced far apart still gets the alerts held for its next write
+// when the call ends (here: the session is deleted) before that write.
+TEST_F(DependenceAlertsTest, AlertsHeldByPacingGoOutBeforeTheWatchEnds) {
+  StartServer();
+  v1::SessionConfig config = SmallConfig(2);
+  config.mutable_alert_rules()->mutable_threshold()->set_threshold_nats(0.3);
+  ASSERT_TRUE(Create("ending", config).ok());
+  AlertWatcher watcher(stub_.get(), "ending", /*min_interval_ms=*/3'600'000);
+  uint64_t seed = 1;
+  SettleAt("ending", 0.8, &seed);  // 1.02 nats: above the line
+  const v1::Session session = Get("ending");
+  ASSERT_GE(session.alerts_size(), 1);
+  {
+    grpc::ClientContext context;
+    v1::DeleteSessionRequest request;
+    request.set_session_id("ending");
+    v1::DeleteSessionResponse response;
+    ASSERT_TRUE(stub_->DeleteSession(&context, request, &response).ok());
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (static_cast<int>(watcher.alerts().size()) < session.alerts_size() &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(static_cast<int>(watcher.alerts().size()), session.alerts_size());
+}
+
 // Alerts are part of the session's state: after a graceful restart on the
 // same state dir, GetSession shows the same history and firing state, and
 // the rule does not fire again for the same crossing.
