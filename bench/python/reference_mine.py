@@ -82,6 +82,8 @@ class MineTrainer:
 
 
 def cmd_speed(args):
+    if args.flush_denormal:
+        torch.set_flush_denormal(True)
     rows = []
     for net in args.nets.split(","):
         hidden = [int(h) for h in net.split("-")]
@@ -150,6 +152,8 @@ def main():
     s.add_argument("--seconds", type=float, default=3)
     s.add_argument("--cpu_time", action="store_true",
                    help="process CPU time instead of wall time (steadier on a loaded machine)")
+    s.add_argument("--flush_denormal", action="store_true",
+                   help="treat denormal floats as zero (as the server's step does)")
     s.add_argument("--out", required=True)
     e = sub.add_parser("estimate")
     e.add_argument("--csv", required=True)

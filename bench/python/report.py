@@ -57,8 +57,12 @@ def speed(out_dir, md, js):
     md.append(table(["batch", "d", "net", "server steps/s", "server rows/s", "python steps/s",
                      "server/python", "GEMM ceiling GFLOP/s", "server % of ceiling",
                      "python % of ceiling"], rows))
-    md.append("\nFLOPs per step = 6 x (2 x batch) x params (joint + marginal rows, forward + two "
-              "backward GEMMs per layer); ceiling = the same GEMMs timed alone on one thread.\n")
+    md.append("\nFLOPs per step: the reference step's GEMMs on 2 x batch rows (joint + marginal): "
+              "forward, weight gradient, and the input gradient of every layer but the first; "
+              "ceiling = those GEMMs timed alone on one thread (mine-matmul-ceiling). The server's "
+              "step does ~5-20% fewer FLOPs (the x half of the first layer is shared by both "
+              "halves of the batch) and is credited with the reference count, so its fraction "
+              "can approach or pass 100%.\n")
     if out:
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
         for ax, dim in zip(axes, sorted({o["dim"] for o in out})):
