@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,9 @@ ABSL_FLAG(int, infonce_batch, 64,
 ABSL_FLAG(int64_t, infonce_max_steps, 500, "INFONCE's training steps at most");
 ABSL_FLAG(std::string, infonce_sizes, "",
           "INFONCE's sample sizes (a step costs ~10x a MINE step); empty = --sizes");
+ABSL_FLAG(std::string, variant_cases, "",
+          "cases for the defaults sweep (MINE with one setting changed); empty: none");
+ABSL_FLAG(int, variant_seeds, 3, "seeds of the defaults sweep");
 ABSL_FLAG(std::string, accuracy_csv, "accuracy.csv", "sweep output file name in --out_dir");
 
 namespace {
@@ -71,8 +75,33 @@ std::vector<Case> AllCases() {
   };
 }
 
+// One departure from the server's defaults, for the sweep that backs them.
+struct Variant {
+  std::string name;
+  std::function<void(mine::SessionConfig&)> apply;
+};
+
+std::vector<Variant> AllVariants() {
+  using mine::SessionConfig;
+  return {
+      {"default", [](SessionConfig&) {}},
+      {"net_100-100", [](SessionConfig& c) { c.hidden_units = {100, 100}; }},
+      {"net_256-256", [](SessionConfig& c) { c.hidden_units = {256, 256}; }},
+      {"relu", [](SessionConfig& c) { c.activation = mine::Activation::kRelu; }},
+      {"batch_64", [](SessionConfig& c) { c.batch_size = 64; }},
+      {"batch_1024", [](SessionConfig& c) { c.batch_size = 1024; }},
+      {"lr_3e-4", [](SessionConfig& c) { c.learning_rate = 3e-4; }},
+      {"lr_3e-3", [](SessionConfig& c) { c.learning_rate = 3e-3; }},
+      {"standardize",
+       [](SessionConfig& c) { c.input_normalization = mine::InputNormalization::kStandardize; }},
+      {"smile", [](SessionConfig& c) { c.estimator = mine::EstimatorKind::kSmile; }},
+  };
+}
+
 std::shared_ptr<mine::Session> NewSession(int dim, mine::EstimatorKind estimator, int window,
-                                          uint64_t seed) {
+                                          uint64_t seed,
+                                          const std::function<void(mine::SessionConfig&)>& tweak =
+                                              nullptr) {
   mine::SessionConfig config;
   config.x_dim = dim;
   config.z_dim = dim;
@@ -80,6 +109,7 @@ std::shared_ptr<mine::Session> NewSession(int dim, mine::EstimatorKind estimator
   config.window_size = window;
   config.seed = seed;
   if (estimator == mine::EstimatorKind::kInfoNce) config.batch_size = absl::GetFlag(FLAGS_infonce_batch);
+  if (tweak) tweak(config);
   mine::SessionOptions exact_slices;  // deterministic whatever the machine's load
   exact_slices.max_slice_duration = absl::InfiniteDuration();
   auto session = mine::Session::Create("accuracy", config, /*pool=*/nullptr, exact_slices);
@@ -162,6 +192,16 @@ void ExportSamples(const std::string& out_dir) {
   std::fclose(manifest);
 }
 
+// Gives a fresh session the first n rows at once and trains it in exact
+// slices until CONVERGED or max_steps; returns its last estimate.
+mine::Estimate TrainOn(mine::Session& session, const std::vector<float>& x,
+                       const std::vector<float>& z, int64_t n, int dim, int64_t max_steps) {
+  Ingest(session, x.data(), z.data(), n, dim);
+  while (session.RunSlice() && session.status().train_steps < max_steps) {
+  }
+  return session.latest_estimate();
+}
+
 void Sweep(const std::string& out_dir) {
   const std::vector<int64_t> sizes = Sizes();
   const std::vector<int64_t> infonce_sizes = absl::GetFlag(FLAGS_infonce_sizes).empty()
@@ -182,12 +222,10 @@ void Sweep(const std::string& out_dir) {
                                       ? absl::GetFlag(FLAGS_infonce_max_steps)
                                       : absl::GetFlag(FLAGS_max_steps);
         for (int64_t n : estimator == mine::EstimatorKind::kInfoNce ? infonce_sizes : sizes) {
-          auto session = NewSession(c.dim, estimator, static_cast<int>(n), seed);
           const absl::Time start = absl::Now();
-          Ingest(*session, x.data(), z.data(), n, c.dim);
-          while (session->RunSlice() && session->status().train_steps < max_steps) {
-          }
-          const mine::Estimate e = session->latest_estimate();
+          const mine::Estimate e =
+              TrainOn(*NewSession(c.dim, estimator, static_cast<int>(n), seed), x, z, n, c.dim,
+                      max_steps);
           const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
           std::fprintf(out, "%s,%d,%.3f,%s,%.4f,%s,%d,%lld,%.4f,%.4f,%lld,%s,%.2f\n",
                        c.name.c_str(), c.dim, c.rho,
@@ -201,6 +239,39 @@ void Sweep(const std::string& out_dir) {
                        static_cast<long long>(n), e.mi_nats, truth,
                        static_cast<long long>(e.train_steps), seconds);
         }
+      }
+    }
+  }
+  std::fclose(out);
+}
+
+// MINE (the API's default bound) with one setting changed at a time, at the
+// largest N, on --variant_cases: the table the server's defaults come from.
+void Variants(const std::string& out_dir) {
+  const int64_t n = Sizes().back();
+  const std::vector<std::string> cases =
+      absl::StrSplit(absl::GetFlag(FLAGS_variant_cases), ',', absl::SkipEmpty());
+  FILE* out = std::fopen((out_dir + "/variants.csv").c_str(), "w");
+  std::fprintf(out, "variant,case,truth,seed,n,estimate,steps,seconds\n");
+  for (const Case& c : AllCases()) {
+    if (std::find(cases.begin(), cases.end(), c.name) == cases.end()) continue;
+    const double truth = mine::CorrelatedGaussian::TrueMiNats(c.dim, c.rho);
+    for (int seed = 1; seed <= absl::GetFlag(FLAGS_variant_seeds); ++seed) {
+      std::vector<float> x, z;
+      Dataset(c, seed, n, &x, &z);
+      for (const Variant& v : AllVariants()) {
+        const absl::Time start = absl::Now();
+        const mine::Estimate e =
+            TrainOn(*NewSession(c.dim, mine::EstimatorKind::kMine, static_cast<int>(n), seed,
+                                v.apply),
+                    x, z, n, c.dim, absl::GetFlag(FLAGS_max_steps));
+        std::fprintf(out, "%s,%s,%.4f,%d,%lld,%.4f,%lld,%.2f\n", v.name.c_str(), c.name.c_str(),
+                     truth, seed, static_cast<long long>(n), e.mi_nats,
+                     static_cast<long long>(e.train_steps),
+                     absl::ToDoubleSeconds(absl::Now() - start));
+        std::fflush(out);
+        std::fprintf(stderr, "variant %s %s seed %d: %.3f (truth %.3f)\n", v.name.c_str(),
+                     c.name.c_str(), seed, e.mi_nats, truth);
       }
     }
   }
@@ -257,6 +328,7 @@ int main(int argc, char** argv) {
   }
   if (absl::GetFlag(FLAGS_export_samples)) ExportSamples(out_dir);
   if (absl::GetFlag(FLAGS_sweep)) Sweep(out_dir);
+  if (!absl::GetFlag(FLAGS_variant_cases).empty()) Variants(out_dir);
   if (!absl::GetFlag(FLAGS_staircase_estimators).empty()) Staircase(out_dir);
   return 0;
 }

@@ -50,7 +50,7 @@ if ((quick)); then
   steps=400; infonce_steps=100; stair_rows=1024; mm_secs=0.2; lat_secs=2; prof_secs=1
   prof_shapes=("256 20 128-128")
   cases_a="d1_rho0.9,d5_rho0.8,d1_rho0.9_cube,d1_indep"; cases_b="d20_rho0.5"
-  estimators="MINE,MINE_F,SMILE,INFONCE"; stair_est="MINE,SMILE"
+  estimators="MINE,MINE_F,SMILE,INFONCE"; stair_est="MINE,SMILE"; variant_cases=""
 else
   secs=3; warm=1; seeds=5; sizes=1000,2000,5000,10000,20000; infonce_sizes=1000,5000,20000
   steps=1000; infonce_steps=200; stair_rows=5120; mm_secs=0.5; lat_secs=8; prof_secs=2
@@ -58,6 +58,7 @@ else
   cases_a="d1_rho0.5,d1_rho0.9,d5_rho0.5,d5_rho0.8,d1_rho0.9_cube,d5_rho0.8_asinh,d1_indep"
   cases_b="d20_rho0.3,d20_rho0.5,d20_rho0.3_cdf,d20_indep"
   estimators="MINE,MINE_F,INFONCE,SMILE"; stair_est="MINE,MINE_F,INFONCE,SMILE"
+  variant_cases="d1_rho0.9_cube,d5_rho0.8,d20_rho0.5"
 fi
 {
   echo "{"
@@ -110,7 +111,8 @@ suite --cases "$cases_a" --export_samples=false --accuracy_csv accuracy_a.csv \
   --staircase_estimators= 2>>"$out/accuracy.log" &
 pid_a=$!
 suite --cases "$cases_b" --export_samples=false --accuracy_csv accuracy_b.csv \
-  --staircase_estimators "$stair_est" --staircase_rows_per_level "$stair_rows" 2>"$out/accuracy_b.log" &
+  --staircase_estimators "$stair_est" --staircase_rows_per_level "$stair_rows" \
+  --variant_cases "$variant_cases" 2>"$out/accuracy_b.log" &
 pid_b=$!
 "$py" bench/python/side_by_side.py --out_dir "$out" --sizes "$sizes" --steps "$steps" \
   2>"$out/accuracy_python.log"

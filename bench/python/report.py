@@ -237,6 +237,37 @@ def plot_accuracy_vs_n(out_dir, runs, order, truth):
     plt.close(fig)
 
 
+def variants(out_dir, md, js):
+    rows = read(out_dir, "variants.csv")
+    if not rows:
+        return
+    cases = list(dict.fromkeys(r["case"] for r in rows))
+    truth = {r["case"]: float(r["truth"]) for r in rows}
+    tab, out = [], []
+    for v in dict.fromkeys(r["variant"] for r in rows):
+        cells, rel, secs = [], [], []
+        for c in cases:
+            vals = [float(r["estimate"]) for r in rows if r["variant"] == v and r["case"] == c]
+            secs += [float(r["seconds"]) for r in rows if r["variant"] == v and r["case"] == c]
+            mean = statistics.mean(vals)
+            sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
+            cells.append(f"{mean:.3f} ± {sd:.3f}")
+            rel.append((mean - truth[c]) / truth[c])
+        out.append(dict(variant=v, relative_bias=rel, mean_relative_bias=statistics.mean(rel),
+                        seconds_per_run=statistics.mean(secs)))
+        tab.append([v] + cells + [f"{100 * statistics.mean(rel):+.1f}%",
+                                  f"{statistics.mean(secs):.2f}"])
+    js["variants"] = out
+    n = rows[0]["n"]
+    md.append(f"## Defaults sweep: MINE with one setting changed (N = {int(n):,}, "
+              f"{len({r['seed'] for r in rows})} seeds)\n")
+    md.append(table(["variant"] + [f"{c} (truth {truth[c]:.3f})" for c in cases]
+                    + ["mean relative bias", "s/run"], tab))
+    md.append("\nMean ± sd over seeds (nats); `default` = the server's defaults (MINE, 128-128 ELU, "
+              "Adam 1e-3, batch 256, quantile inputs, in-batch shuffle); each other row changes one "
+              "of them. s/run: wall seconds per run in this (parallel) run.\n")
+
+
 def staircase(out_dir, md, js):
     rows = read(out_dir, "staircase.csv")
     if not rows:
@@ -349,6 +380,7 @@ def main():
            "256-row batches); 0.50 / 0.90 stream at that fraction of it.")
     simple(args.out_dir, md, js, "memory.csv", "Memory (server VmRSS, d = 20, default config)")
     accuracy(args.out_dir, md, js)
+    variants(args.out_dir, md, js)
     staircase(args.out_dir, md, js)
     summary = "\n".join(md) + "\n"
     with open(os.path.join(args.out_dir, "summary.md"), "w") as f:
