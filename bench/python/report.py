@@ -211,7 +211,7 @@ def plot_accuracy_vs_n(out_dir, runs, order, truth):
         return
     cols = min(4, len(cases))
     nrows = (len(cases) + cols - 1) // cols
-    fig, axes = plt.subplots(nrows, cols, figsize=(3 * cols, 2.4 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, cols, figsize=(3 * cols, 2.6 * nrows), squeeze=False)
     for ax, case in zip(axes.flat, cases):
         for est in ESTIMATORS:
             seeds = [s for (c, e, s) in runs if c == case and e == est]
@@ -225,6 +225,10 @@ def plot_accuracy_vs_n(out_dir, runs, order, truth):
         ax.axhspan(0.9 * t, 1.1 * t, color="0.85")
         ax.axhline(t, color="k", lw=0.8)
         ax.set_xscale("log")
+        ax.minorticks_off()
+        all_n = sorted({n for (c, e, s) in runs if c == case for n in runs[(c, e, s)]})
+        ax.set_xticks(all_n)
+        ax.set_xticklabels([f"{n / 1000:g}k" for n in all_n])
         ax.set_title(case, fontsize=8)
         ax.tick_params(labelsize=6)
     for ax in list(axes.flat)[len(cases):]:
