@@ -66,6 +66,7 @@ fi
   echo "  \"quick\": $quick,"
   echo "  \"nproc\": $cpus,"
   echo "  \"cpu\": \"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\","
+  echo "  \"simd\": \"$(grep -o -w -E 'avx512f|avx2|amx_tile' /proc/cpuinfo | sort -u | tr '\n' ' ' | sed 's/ $//')\","
   echo "  \"loadavg_at_start\": \"$(cut -d' ' -f1-3 /proc/loadavg)\","
   echo "  \"git\": \"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)\","
   echo "  \"torch_python\": \"$("$py" -c 'import torch; print(torch.__version__)')\","
@@ -101,7 +102,7 @@ kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
 trap - EXIT
 
 t_speed=$(date +%s)
-echo "bench: speed part took $((t_speed - t_start)) s; accuracy (3 processes)" >&2
+echo "bench: speed part took $((t_speed - t_start)) s; accuracy (4 processes)" >&2
 suite() { "$build/bench/mine-accuracy-suite" --out_dir "$out" --seeds "$seeds" --sizes "$sizes" \
   --max_steps "$steps" --infonce_max_steps "$infonce_steps" --infonce_sizes "$infonce_sizes" \
   --estimators "$estimators" "$@"; }
@@ -114,11 +115,16 @@ suite --cases "$cases_b" --export_samples=false --accuracy_csv accuracy_b.csv \
   --staircase_estimators "$stair_est" --staircase_rows_per_level "$stair_rows" \
   --variant_cases "$variant_cases" 2>"$out/accuracy_b.log" &
 pid_b=$!
-"$py" bench/python/side_by_side.py --out_dir "$out" --sizes "$sizes" --steps "$steps" \
-  2>"$out/accuracy_python.log"
-wait "$pid_a" "$pid_b"
+side() { "$py" bench/python/side_by_side.py --out_dir "$out" --sizes "$sizes" --steps "$steps" \
+  --part "$1" 2>"$out/accuracy_python_${1%/*}.log"; }
+side 0/2 &
+pid_p0=$!
+side 1/2
+wait "$pid_a" "$pid_b" "$pid_p0"
 { cat "$out/accuracy_a.csv"; tail -n +2 "$out/accuracy_b.csv"; } >"$out/accuracy.csv"
-rm "$out/accuracy_a.csv" "$out/accuracy_b.csv"
+{ cat "$out/accuracy_python_0.csv"; tail -n +2 "$out/accuracy_python_1.csv"; } \
+  >"$out/accuracy_python.csv"
+rm "$out"/accuracy_{a,b}.csv "$out"/accuracy_python_{0,1}.csv
 t_end=$(date +%s)
 printf '{"speed_seconds": %d, "accuracy_seconds": %d, "total_seconds": %d, "loadavg_at_end": "%s"}\n' \
   "$((t_speed - t_start))" "$((t_end - t_speed))" "$((t_end - t_start))" \

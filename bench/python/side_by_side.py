@@ -5,6 +5,7 @@ dataset), and writes accuracy_python.csv with one row per (case, seed,
 estimator, N).
 
   /usr/bin/python3 bench/python/side_by_side.py --out_dir results/DIR --sizes 1000,2000,5000
+  (--part 0/2 and --part 1/2 split the datasets between two processes)
 
 PY_MINE trains --steps steps on 80% of the N rows and reports DV on the other
 20% (as the server holds out 20%). KSG uses all N rows; its k-d tree search
@@ -28,12 +29,16 @@ def main():
     p.add_argument("--sizes", default="1000,2000,5000")
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--ksg_max_rows_high_dim", type=int, default=5000)
+    p.add_argument("--part", default="0/1",
+                   help="i/n: run every n-th dataset from the i-th (for parallel processes)")
     args = p.parse_args()
+    part, parts = (int(v) for v in args.part.split("/"))
     sizes = sorted(int(s) for s in args.sizes.split(","))
     with open(os.path.join(args.out_dir, "samples", "manifest.csv")) as f:
-        datasets = list(csv.DictReader(f))
+        datasets = list(csv.DictReader(f))[part::parts]
     rows = []
-    out_path = os.path.join(args.out_dir, "accuracy_python.csv")
+    name = "accuracy_python.csv" if parts == 1 else f"accuracy_python_{part}.csv"
+    out_path = os.path.join(args.out_dir, name)
     for d in datasets:
         dim, seed = int(d["dim"]), int(d["seed"])
         x_all, z_all = reference_mine.load_csv(os.path.join(args.out_dir, d["samples_csv"]), dim)
