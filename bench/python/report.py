@@ -350,7 +350,8 @@ def readme_summary(js):
     ests = [e for e in ("MINE", "SMILE", "PY_MINE", "KSG_k3") if any((c, e) in acc for c in cases)]
     if cases:
         n_max = max(a["n_max"] for a in acc.values())
-        lines.append(f"| MI in nats (mean of seeds at N = {n_max:,}; samples to within 10%) | truth | "
+        lines.append(f"| MI in nats (mean of seeds at N = {n_max:,}; samples to within 10%, — = not "
+                     f"by {n_max / 1000:g}k) | truth | "
                      + " | ".join(ests) + " |")
         lines.append("|---|---|" + "---|" * len(ests))
         for c in cases:
@@ -361,7 +362,8 @@ def readme_summary(js):
                     cells.append("-")
                     continue
                 need = a.get("samples_to_10pct_median")
-                cells.append(f"{a['mean']:.2f} ({'—' if need is None else f'{need / 1000:g}k'})")
+                at = "" if a["n_max"] == n_max else f" at N = {a['n_max'] / 1000:g}k"
+                cells.append(f"{a['mean']:.2f}{at} ({'—' if need is None else f'{need / 1000:g}k'})")
             lines.append(f"| {c} | {acc[(c, ests[0])]['truth']:.2f} | " + " | ".join(cells) + " |")
         lines.append("")
     lines.append("![throughput](throughput.png) ![accuracy by N](accuracy_vs_n.png)")
