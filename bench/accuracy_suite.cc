@@ -1,24 +1,27 @@
-// mine-accuracy-suite: each bound against closed-form MI, streamed into an
-// in-process core session (deterministic for a seed), written as CSV for
-// bench/python/report.py. Also exports every dataset as CSV so that the
-// Python MINE reference and KSG run on the very same samples, and runs the
-// 2 -> 4 -> 6 -> 8 -> 10 nats staircase at d = 20 for tracking.
+// mine-accuracy-suite: each bound against closed-form MI, in an in-process
+// core session (deterministic for a seed), written as CSV for
+// bench/python/report.py. Also exports every dataset as CSV (with
+// samples/manifest.csv) so that the Python MINE reference and KSG run on the
+// very same samples, and runs the 2 -> 4 -> 6 -> 8 -> 10 nats staircase at
+// d = 20 for tracking.
 //
-//   mine-accuracy-suite --out_dir results/x --seeds 3 --rows 4000 --max_steps 1000
+//   mine-accuracy-suite --out_dir results/x --seeds 5 --sizes 1000,2000,5000 --max_steps 1000
 //
-// Sweep method: rows arrive in 20 equal chunks, one chunk before each training
-// slice (50 steps); after the last chunk the session trains until CONVERGED or
-// --max_steps. "Samples to 10%" is samples_seen at the first evaluation after
-// which every estimate stays within 10% of the truth (within 0.05 nats when the
-// truth is 0); empty if the last estimate is not within.
+// Sweep method, for each case, seed and sample size N in --sizes: a fresh
+// session (window N, holding out its default 20%) gets the first N rows of
+// the seed's dataset at once and trains until CONVERGED or --max_steps; the
+// row reports its last estimate. "Samples to within 10%" is computed from
+// these rows by report.py (the smallest N from which every larger N is within).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -28,12 +31,14 @@
 
 ABSL_FLAG(std::string, out_dir, "", "where accuracy.csv, staircase.csv and samples/ go");
 ABSL_FLAG(int, seeds, 3, "seeds per case (1..seeds)");
-ABSL_FLAG(int64_t, rows, 4000, "rows per dataset (all fit in the window)");
+ABSL_FLAG(std::string, sizes, "1000,2000,5000", "sample sizes N: each run sees the first N rows");
 ABSL_FLAG(int64_t, max_steps, 1000, "training steps at most");
 ABSL_FLAG(std::string, estimators, "MINE,MINE_F,INFONCE,SMILE", "bounds to run");
 ABSL_FLAG(std::string, cases, "", "comma-separated case names; empty = all");
 ABSL_FLAG(bool, sweep, true, "run the sweep");
-ABSL_FLAG(bool, export_samples, true, "write samples/CASE_seedS.csv for the Python side");
+ABSL_FLAG(bool, export_samples, true,
+          "write samples/CASE_seedS.csv (largest N rows) and samples/manifest.csv for the Python "
+          "side, before the sweep");
 ABSL_FLAG(std::string, staircase_estimators, "MINE,SMILE", "empty: no staircase");
 ABSL_FLAG(int64_t, staircase_rows_per_level, 5120, "rows streamed per MI level");
 ABSL_FLAG(int, staircase_chunk, 256, "rows streamed before each 50-step slice");
@@ -42,6 +47,12 @@ ABSL_FLAG(int, infonce_batch, 64,
           "INFONCE's batch_size (it scores batch^2 pairs per step; the default 256 costs ~100x a "
           "MINE step); its cap is log(batch)");
 ABSL_FLAG(int64_t, infonce_max_steps, 500, "INFONCE's training steps at most");
+ABSL_FLAG(std::string, infonce_sizes, "",
+          "INFONCE's sample sizes (a step costs ~10x a MINE step); empty = --sizes");
+ABSL_FLAG(std::string, variant_cases, "",
+          "cases for the defaults sweep (MINE with one setting changed); empty: none");
+ABSL_FLAG(int, variant_seeds, 3, "seeds of the defaults sweep");
+ABSL_FLAG(std::string, accuracy_csv, "accuracy.csv", "sweep output file name in --out_dir");
 
 namespace {
 
@@ -64,8 +75,33 @@ std::vector<Case> AllCases() {
   };
 }
 
+// One departure from the server's defaults, for the sweep that backs them.
+struct Variant {
+  std::string name;
+  std::function<void(mine::SessionConfig&)> apply;
+};
+
+std::vector<Variant> AllVariants() {
+  using mine::SessionConfig;
+  return {
+      {"default", [](SessionConfig&) {}},
+      {"net_100-100", [](SessionConfig& c) { c.hidden_units = {100, 100}; }},
+      {"net_256-256", [](SessionConfig& c) { c.hidden_units = {256, 256}; }},
+      {"relu", [](SessionConfig& c) { c.activation = mine::Activation::kRelu; }},
+      {"batch_64", [](SessionConfig& c) { c.batch_size = 64; }},
+      {"batch_1024", [](SessionConfig& c) { c.batch_size = 1024; }},
+      {"lr_3e-4", [](SessionConfig& c) { c.learning_rate = 3e-4; }},
+      {"lr_3e-3", [](SessionConfig& c) { c.learning_rate = 3e-3; }},
+      {"standardize",
+       [](SessionConfig& c) { c.input_normalization = mine::InputNormalization::kStandardize; }},
+      {"smile", [](SessionConfig& c) { c.estimator = mine::EstimatorKind::kSmile; }},
+  };
+}
+
 std::shared_ptr<mine::Session> NewSession(int dim, mine::EstimatorKind estimator, int window,
-                                          uint64_t seed) {
+                                          uint64_t seed,
+                                          const std::function<void(mine::SessionConfig&)>& tweak =
+                                              nullptr) {
   mine::SessionConfig config;
   config.x_dim = dim;
   config.z_dim = dim;
@@ -73,6 +109,7 @@ std::shared_ptr<mine::Session> NewSession(int dim, mine::EstimatorKind estimator
   config.window_size = window;
   config.seed = seed;
   if (estimator == mine::EstimatorKind::kInfoNce) config.batch_size = absl::GetFlag(FLAGS_infonce_batch);
+  if (tweak) tweak(config);
   mine::SessionOptions exact_slices;  // deterministic whatever the machine's load
   exact_slices.max_slice_duration = absl::InfiniteDuration();
   auto session = mine::Session::Create("accuracy", config, /*pool=*/nullptr, exact_slices);
@@ -91,10 +128,6 @@ void Ingest(mine::Session& s, const float* x, const float* z, int64_t rows, int 
   }
 }
 
-bool Within(double estimate, double truth) {
-  return truth == 0 ? std::fabs(estimate) <= 0.05 : std::fabs(estimate - truth) <= 0.1 * truth;
-}
-
 void ExportCsv(const std::string& path, const std::vector<float>& x, const std::vector<float>& z,
                int64_t rows, int dim) {
   FILE* f = std::fopen(path.c_str(), "w");
@@ -109,82 +142,136 @@ void ExportCsv(const std::string& path, const std::vector<float>& x, const std::
   std::fclose(f);
 }
 
-void Sweep(const std::string& out_dir) {
-  const int64_t rows = absl::GetFlag(FLAGS_rows);
+std::vector<int64_t> Sizes(const std::string& list = absl::GetFlag(FLAGS_sizes)) {
+  std::vector<int64_t> sizes;
+  for (absl::string_view part : absl::StrSplit(list, ',', absl::SkipEmpty())) {
+    int64_t n = 0;
+    if (absl::SimpleAtoi(part, &n) && n > 0) sizes.push_back(n);
+  }
+  std::sort(sizes.begin(), sizes.end());
+  return sizes;
+}
+
+std::vector<Case> WantedCases() {
   const std::vector<std::string> wanted =
       absl::StrSplit(absl::GetFlag(FLAGS_cases), ',', absl::SkipEmpty());
-  const std::string path = out_dir + "/accuracy.csv";
-  FILE* out = std::fopen(path.c_str(), "w");
-  std::fprintf(out, "case,dim,rho,transform,truth,estimator,seed,rows,estimate,std_error,steps,"
-                    "samples_to_10pct,seconds,samples_csv\n");
+  std::vector<Case> out;
   for (const Case& c : AllCases()) {
-    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), c.name) == wanted.end()) {
-      continue;
+    if (wanted.empty() || std::find(wanted.begin(), wanted.end(), c.name) != wanted.end()) {
+      out.push_back(c);
     }
+  }
+  return out;
+}
+
+std::string SamplesPath(const Case& c, int seed) {
+  return absl::StrCat("samples/", c.name, "_seed", seed, ".csv");
+}
+
+// The dataset of (case, seed): the first N rows of one stream, for every N.
+void Dataset(const Case& c, int seed, int64_t rows, std::vector<float>* x, std::vector<float>* z) {
+  mine::CorrelatedGaussian data(c.dim, c.rho, c.transform, seed);
+  data.Fill(rows, x, z);
+}
+
+void ExportSamples(const std::string& out_dir) {
+  const int64_t rows = Sizes().back();
+  FILE* manifest = std::fopen((out_dir + "/samples/manifest.csv").c_str(), "w");
+  std::fprintf(manifest, "case,dim,rho,transform,truth,seed,rows,samples_csv\n");
+  for (const Case& c : WantedCases()) {
+    for (int seed = 1; seed <= absl::GetFlag(FLAGS_seeds); ++seed) {
+      std::vector<float> x, z;
+      Dataset(c, seed, rows, &x, &z);
+      ExportCsv(out_dir + "/" + SamplesPath(c, seed), x, z, rows, c.dim);
+      std::fprintf(manifest, "%s,%d,%.3f,%s,%.4f,%d,%lld,%s\n", c.name.c_str(), c.dim, c.rho,
+                   std::string(mine::TransformName(c.transform)).c_str(),
+                   mine::CorrelatedGaussian::TrueMiNats(c.dim, c.rho), seed,
+                   static_cast<long long>(rows), SamplesPath(c, seed).c_str());
+    }
+  }
+  std::fclose(manifest);
+}
+
+// Gives a fresh session the first n rows at once and trains it in exact
+// slices until CONVERGED or max_steps; returns its last estimate.
+mine::Estimate TrainOn(mine::Session& session, const std::vector<float>& x,
+                       const std::vector<float>& z, int64_t n, int dim, int64_t max_steps) {
+  Ingest(session, x.data(), z.data(), n, dim);
+  while (session.RunSlice() && session.status().train_steps < max_steps) {
+  }
+  return session.latest_estimate();
+}
+
+void Sweep(const std::string& out_dir) {
+  const std::vector<int64_t> sizes = Sizes();
+  const std::vector<int64_t> infonce_sizes = absl::GetFlag(FLAGS_infonce_sizes).empty()
+                                                 ? sizes
+                                                 : Sizes(absl::GetFlag(FLAGS_infonce_sizes));
+  FILE* out = std::fopen((out_dir + "/" + absl::GetFlag(FLAGS_accuracy_csv)).c_str(), "w");
+  std::fprintf(out, "case,dim,rho,transform,truth,estimator,seed,n,estimate,std_error,steps,"
+                    "state,seconds\n");
+  for (const Case& c : WantedCases()) {
     const double truth = mine::CorrelatedGaussian::TrueMiNats(c.dim, c.rho);
     for (int seed = 1; seed <= absl::GetFlag(FLAGS_seeds); ++seed) {
-      mine::CorrelatedGaussian data(c.dim, c.rho, c.transform, seed);
       std::vector<float> x, z;
-      data.Fill(rows, &x, &z);
-      std::string samples;
-      if (absl::GetFlag(FLAGS_export_samples)) {
-        samples = absl::StrCat("samples/", c.name, "_seed", seed, ".csv");
-        ExportCsv(out_dir + "/" + samples, x, z, rows, c.dim);
-      }
+      Dataset(c, seed, sizes.back(), &x, &z);
       for (absl::string_view name :
            absl::StrSplit(absl::GetFlag(FLAGS_estimators), ',', absl::SkipEmpty())) {
         const mine::EstimatorKind estimator = *mine::ParseEstimator(name);
-        auto session = NewSession(c.dim, estimator, static_cast<int>(rows), seed);
-        const absl::Time start = absl::Now();
-        const int64_t chunk = (rows + 19) / 20;
-        std::vector<std::pair<int64_t, double>> trace;  // samples_seen, estimate
-        uint64_t version = 0;
-        auto record = [&] {
-          const mine::Estimate e = session->latest_estimate();
-          if (e.version != version && e.state != mine::EstimateState::kWarmingUp) {
-            version = e.version;
-            trace.emplace_back(e.samples_seen, e.mi_nats);
-          }
-        };
         const int64_t max_steps = estimator == mine::EstimatorKind::kInfoNce
                                       ? absl::GetFlag(FLAGS_infonce_max_steps)
                                       : absl::GetFlag(FLAGS_max_steps);
-        // Past max_steps the remaining chunks are only queued; one last slice
-        // below applies them and publishes an estimate that reflects them.
-        for (int64_t r = 0; r < rows; r += chunk) {
-          const int64_t n = std::min(chunk, rows - r);
-          Ingest(*session, &x[r * c.dim], &z[r * c.dim], n, c.dim);
-          if (session->status().train_steps < max_steps) {
-            session->RunSlice();
-            record();
-          }
+        for (int64_t n : estimator == mine::EstimatorKind::kInfoNce ? infonce_sizes : sizes) {
+          const absl::Time start = absl::Now();
+          const mine::Estimate e =
+              TrainOn(*NewSession(c.dim, estimator, static_cast<int>(n), seed), x, z, n, c.dim,
+                      max_steps);
+          const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+          std::fprintf(out, "%s,%d,%.3f,%s,%.4f,%s,%d,%lld,%.4f,%.4f,%lld,%s,%.2f\n",
+                       c.name.c_str(), c.dim, c.rho,
+                       std::string(mine::TransformName(c.transform)).c_str(), truth,
+                       std::string(name).c_str(), seed, static_cast<long long>(n), e.mi_nats,
+                       e.std_error_nats, static_cast<long long>(e.train_steps),
+                       std::string(mine::EstimateStateName(e.state)).c_str(), seconds);
+          std::fflush(out);
+          std::fprintf(stderr, "%s %s seed %d N %lld: %.3f (truth %.3f) %lld steps %.1f s\n",
+                       c.name.c_str(), std::string(name).c_str(), seed,
+                       static_cast<long long>(n), e.mi_nats, truth,
+                       static_cast<long long>(e.train_steps), seconds);
         }
-        if (session->status().pending_rows > 0) {
-          session->RunSlice();
-          record();
-        }
-        while (session->status().train_steps < max_steps &&
-               session->RunSlice()) {
-          record();
-        }
-        record();
-        const mine::Estimate e = session->latest_estimate();
-        int64_t needed = -1;
-        for (size_t i = trace.size(); i-- > 0;) {
-          if (!Within(trace[i].second, truth)) break;
-          needed = trace[i].first;
-        }
-        const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-        std::fprintf(out, "%s,%d,%.3f,%s,%.4f,%s,%d,%lld,%.4f,%.4f,%lld,%s,%.2f,%s\n",
-                     c.name.c_str(), c.dim, c.rho,
-                     std::string(mine::TransformName(c.transform)).c_str(), truth,
-                     std::string(name).c_str(), seed, static_cast<long long>(rows), e.mi_nats,
-                     e.std_error_nats, static_cast<long long>(e.train_steps),
-                     needed < 0 ? "" : std::to_string(needed).c_str(), seconds, samples.c_str());
+      }
+    }
+  }
+  std::fclose(out);
+}
+
+// MINE (the API's default bound) with one setting changed at a time, at the
+// largest N, on --variant_cases: the table the server's defaults come from.
+void Variants(const std::string& out_dir) {
+  const int64_t n = Sizes().back();
+  const std::vector<std::string> cases =
+      absl::StrSplit(absl::GetFlag(FLAGS_variant_cases), ',', absl::SkipEmpty());
+  FILE* out = std::fopen((out_dir + "/variants.csv").c_str(), "w");
+  std::fprintf(out, "variant,case,truth,seed,n,estimate,steps,seconds\n");
+  for (const Case& c : AllCases()) {
+    if (std::find(cases.begin(), cases.end(), c.name) == cases.end()) continue;
+    const double truth = mine::CorrelatedGaussian::TrueMiNats(c.dim, c.rho);
+    for (int seed = 1; seed <= absl::GetFlag(FLAGS_variant_seeds); ++seed) {
+      std::vector<float> x, z;
+      Dataset(c, seed, n, &x, &z);
+      for (const Variant& v : AllVariants()) {
+        const absl::Time start = absl::Now();
+        const mine::Estimate e =
+            TrainOn(*NewSession(c.dim, mine::EstimatorKind::kMine, static_cast<int>(n), seed,
+                                v.apply),
+                    x, z, n, c.dim, absl::GetFlag(FLAGS_max_steps));
+        std::fprintf(out, "%s,%s,%.4f,%d,%lld,%.4f,%lld,%.2f\n", v.name.c_str(), c.name.c_str(),
+                     truth, seed, static_cast<long long>(n), e.mi_nats,
+                     static_cast<long long>(e.train_steps),
+                     absl::ToDoubleSeconds(absl::Now() - start));
         std::fflush(out);
-        std::fprintf(stderr, "%s %s seed %d: %.3f (truth %.3f) %lld steps %.1f s\n",
-                     c.name.c_str(), std::string(name).c_str(), seed, e.mi_nats, truth,
-                     static_cast<long long>(e.train_steps), seconds);
+        std::fprintf(stderr, "variant %s %s seed %d: %.3f (truth %.3f)\n", v.name.c_str(),
+                     c.name.c_str(), seed, e.mi_nats, truth);
       }
     }
   }
@@ -239,7 +326,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mine-accuracy-suite: --out_dir is required\n");
     return 2;
   }
+  if (absl::GetFlag(FLAGS_export_samples)) ExportSamples(out_dir);
   if (absl::GetFlag(FLAGS_sweep)) Sweep(out_dir);
+  if (!absl::GetFlag(FLAGS_variant_cases).empty()) Variants(out_dir);
   if (!absl::GetFlag(FLAGS_staircase_estimators).empty()) Staircase(out_dir);
   return 0;
 }

@@ -4,13 +4,14 @@
 //
 //   mine-matmul-ceiling --batches 64,256,1024 --dims 2,20 --nets 100-100,128-128
 //
-// A step runs the net on 2B rows (B joint + B marginal pairs). For each
-// linear layer [in -> out] on n = 2B rows it does three GEMMs of 2*n*in*out
-// FLOPs each: forward X W^T, input gradient dY W, weight gradient dY^T X
-// (the first layer's input gradient is not needed, but is timed anyway, as
-// the 6 x rows x params rule counts it). Total: 6 x 2B x params FLOPs,
-// biases included in params; that is the formula used for the "fraction of
-// the ceiling" a measured step rate reaches.
+// A step of the reference implementation runs the net on 2B rows (B joint +
+// B marginal pairs). For each linear layer [in -> out] on n = 2B rows it does
+// GEMMs of 2*n*in*out FLOPs each: forward X W^T, weight gradient dY^T X, and
+// the input gradient dY W for every layer but the first (the inputs need
+// none). Their sum is flops_per_step, used for the "fraction of the ceiling"
+// a measured step rate reaches; the server's step does fewer (the x half of
+// the first layer is computed once for both halves of the batch), so its
+// fraction is counted in the reference step's FLOPs.
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -56,21 +57,27 @@ int main(int argc, char** argv) {
         widths.push_back(1);
         const int64_t n = 2 * batch;
         struct Layer {
-          torch::Tensor x, w, dy;
+          torch::Tensor x, w, dy, y, dx, dw;  // outputs preallocated: no allocation timed
         };
         std::vector<Layer> layers;
         int64_t params = 0;
+        double flops = 0;
         for (size_t i = 0; i + 1 < widths.size(); ++i) {
-          layers.push_back({torch::randn({n, widths[i]}), torch::randn({widths[i + 1], widths[i]}),
-                            torch::randn({n, widths[i + 1]})});
-          params += int64_t{widths[i] + 1} * widths[i + 1];
+          const int64_t in = widths[i], out = widths[i + 1];
+          layers.push_back({torch::randn({n, in}), torch::randn({out, in}),
+                            torch::randn({n, out}), torch::empty({n, out}),
+                            torch::empty({n, in}), torch::empty({out, in})});
+          params += (in + 1) * out;
+          // Forward and weight gradient; the input gradient except for the
+          // first layer (the inputs need none).
+          flops += (i == 0 ? 2.0 : 3.0) * 2.0 * n * in * out;
         }
-        const double flops = 6.0 * n * params;
         auto step = [&] {
-          for (const Layer& l : layers) {
-            torch::mm(l.x, l.w.t());   // forward
-            torch::mm(l.dy, l.w);      // input gradient
-            torch::mm(l.dy.t(), l.x);  // weight gradient
+          for (size_t i = 0; i < layers.size(); ++i) {
+            Layer& l = layers[i];
+            torch::mm_out(l.y, l.x, l.w.t());                // forward
+            if (i > 0) torch::mm_out(l.dx, l.dy, l.w);       // input gradient
+            torch::mm_out(l.dw, l.dy.t(), l.x);              // weight gradient
           }
         };
         for (int i = 0; i < 20; ++i) step();

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -33,19 +34,32 @@ ABSL_FLAG(int, batch, 256, "batch size");
 ABSL_FLAG(int, dim, 20, "x_dim = z_dim");
 ABSL_FLAG(std::string, hidden, "128-128", "hidden layers (ELU)");
 ABSL_FLAG(double, seconds, 2, "time per variant");
+ABSL_FLAG(bool, flush_denormal, false, "experiment: flush denormal floats to zero");
+ABSL_FLAG(bool, cpu_time, false,
+          "measure process CPU time instead of wall time (steadier on a loaded machine)");
 
 namespace {
 
+double Now() {
+  if (absl::GetFlag(FLAGS_cpu_time)) {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// `step` runs some steps and returns how many.
 template <typename F>
-double StepsPerSecond(F step, int steps_per_call = 1) {
+double StepsPerSecond(F step) {
   for (int i = 0; i < 10; ++i) step();
   int64_t steps = 0;
-  const auto t0 = std::chrono::steady_clock::now();
+  const double t0 = Now();
   double elapsed = 0;
   while (elapsed < absl::GetFlag(FLAGS_seconds)) {
-    step();
-    steps += steps_per_call;
-    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    steps += step();
+    elapsed = Now() - t0;
   }
   return steps / elapsed;
 }
@@ -55,6 +69,7 @@ double StepsPerSecond(F step, int steps_per_call = 1) {
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   mine::InitTorchRuntime();
+  if (absl::GetFlag(FLAGS_flush_denormal)) at::globalContext().setFlushDenormal(true);
   const int batch = absl::GetFlag(FLAGS_batch);
   const int dim = absl::GetFlag(FLAGS_dim);
   std::vector<int> hidden;
@@ -105,6 +120,7 @@ int main(int argc, char** argv) {
       opt.zero_grad();
       loss.backward();
       opt.step();
+      return 1;
     });
   }
 
@@ -118,7 +134,7 @@ int main(int argc, char** argv) {
   requested.seed = 1;
 
   // trainer: the server's Step on fixed rows (marginal = z reversed).
-  double trainer = 0;
+  double trainer = 0, evaluate_ms = 0;
   {
     auto session = mine::Session::Create("profile", requested, nullptr, {});
     if (!session.ok()) {
@@ -128,28 +144,45 @@ int main(int argc, char** argv) {
     absl::StatusOr<mine::SessionConfig> resolved = mine::ResolveSessionConfig(requested, "profile");
     if (!resolved.ok()) return 2;
     mine::Trainer t(*resolved);
-    std::vector<float> zm(z.begin(), z.begin() + int64_t{batch} * dim);
-    std::reverse(zm.begin(), zm.end());
-    mine::TrainingRows rows{x.data(), z.data(), zm.data(), batch};
-    trainer = StepsPerSecond([&] { t.Step(rows); });
+    // Consecutive batches of the window; the marginal z is the next block's.
+    int64_t offset = 0;
+    trainer = StepsPerSecond([&] {
+      if (offset + 2 * batch > window) offset = 0;
+      const int64_t o = offset * dim;
+      offset += batch;
+      return t.Step({x.data() + o, z.data() + o, z.data() + o + int64_t{batch} * dim, batch})
+                 ? 1
+                 : 0;
+    });
+    // One held-out evaluation as a session runs it every 50 steps.
+    const int64_t eval_rows = 4096;
+    int evaluations = 0;
+    const double t_eval = Now();
+    while (Now() - t_eval < 0.5 || evaluations < 3) {
+      t.Evaluate({x.data(), z.data(), z.data() + eval_rows * dim, eval_rows});
+      ++evaluations;
+    }
+    evaluate_ms = 1e3 * (Now() - t_eval) / evaluations;
 
     // session: RunSlice (50 steps + one evaluation) with a full window.
     if (auto r = (*session)->Ingest(x, z); !r.ok()) return 2;
     (*session)->RunSlice();
-    const double session_sps = StepsPerSecond(
-        [&] {
-          (*session)->RunSlice();
-          if ((*session)->latest_estimate().state == mine::EstimateState::kConverged) {
-            std::vector<float> nx, nz;
-            gen.Fill(batch, &nx, &nz);
-            (void)(*session)->Ingest(nx, nz);
-          }
-        },
-        50);
+    // Counts the steps taken (a slice may end early on its time limit);
+    // a converged session is re-opened with a batch of new rows.
+    const double session_sps = StepsPerSecond([&] {
+      const int64_t before = (*session)->status().train_steps;
+      (*session)->RunSlice();
+      if ((*session)->latest_estimate().state == mine::EstimateState::kConverged) {
+        std::vector<float> nx, nz;
+        gen.Fill(batch, &nx, &nz);
+        (void)(*session)->Ingest(nx, nz);
+      }
+      return (*session)->status().train_steps - before;
+    });
     std::printf("batch,dim,net,minimal_cpp_steps_per_s,trainer_step_steps_per_s,"
-                "session_slice_steps_per_s\n");
-    std::printf("%d,%d,%s,%.1f,%.1f,%.1f\n", batch, dim, absl::GetFlag(FLAGS_hidden).c_str(),
-                minimal, trainer, session_sps);
+                "session_slice_steps_per_s,evaluate_4096_ms\n");
+    std::printf("%d,%d,%s,%.1f,%.1f,%.1f,%.2f\n", batch, dim,
+                absl::GetFlag(FLAGS_hidden).c_str(), minimal, trainer, session_sps, evaluate_ms);
   }
   return 0;
 }

@@ -18,10 +18,15 @@ from scipy.special import digamma
 
 def ksg(x, z, k=3, jitter=1e-10, seed=0):
     """Estimate I(X; Z) in nats from paired rows x [N, dx], z [N, dz]."""
+    return ksg_multi(x, z, (k,), jitter, seed)[k]
+
+
+def ksg_multi(x, z, ks, jitter=1e-10, seed=0):
+    """KSG for several k at once (the trees are built once): {k: nats}."""
     x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
     z = np.asarray(z, dtype=np.float64).reshape(len(z), -1)
     n = x.shape[0]
-    if n <= k:
+    if n <= max(ks):
         raise ValueError("need more rows than k")
     # A tiny jitter breaks ties between repeated values (as in Kraskov's code).
     rng = np.random.default_rng(seed)
@@ -29,12 +34,16 @@ def ksg(x, z, k=3, jitter=1e-10, seed=0):
     z = z + jitter * rng.standard_normal(z.shape)
     joint = np.hstack([x, z])
     # k + 1 because the nearest point of each query is itself.
-    eps = cKDTree(joint).query(joint, k=k + 1, p=np.inf)[0][:, -1]
-    # Strictly closer than eps: shrink the radius by one ulp.
-    radius = np.nextafter(eps, 0)
-    nx = cKDTree(x).query_ball_point(x, radius, p=np.inf, return_length=True) - 1
-    nz = cKDTree(z).query_ball_point(z, radius, p=np.inf, return_length=True) - 1
-    return float(digamma(k) + digamma(n) - np.mean(digamma(nx + 1) + digamma(nz + 1)))
+    dist = cKDTree(joint).query(joint, k=max(ks) + 1, p=np.inf)[0]
+    x_tree, z_tree = cKDTree(x), cKDTree(z)
+    out = {}
+    for k in ks:
+        # Strictly closer than eps: shrink the radius by one ulp.
+        radius = np.nextafter(dist[:, k], 0)
+        nx = x_tree.query_ball_point(x, radius, p=np.inf, return_length=True) - 1
+        nz = z_tree.query_ball_point(z, radius, p=np.inf, return_length=True) - 1
+        out[k] = float(digamma(k) + digamma(n) - np.mean(digamma(nx + 1) + digamma(nz + 1)))
+    return out
 
 
 def main():

@@ -82,6 +82,8 @@ class MineTrainer:
 
 
 def cmd_speed(args):
+    if args.flush_denormal:
+        torch.set_flush_denormal(True)
     rows = []
     for net in args.nets.split(","):
         hidden = [int(h) for h in net.split("-")]
@@ -96,12 +98,13 @@ def cmd_speed(args):
                     tr.step(x[idx], z[idx])
                 for _ in range(20):
                     one()
-                steps, t0 = 0, time.perf_counter()
-                while time.perf_counter() - t0 < args.seconds:
+                clock = time.process_time if args.cpu_time else time.perf_counter
+                steps, t0 = 0, clock()
+                while clock() - t0 < args.seconds:
                     for _ in range(10):
                         one()
                     steps += 10
-                sps = steps / (time.perf_counter() - t0)
+                sps = steps / (clock() - t0)
                 rows.append(dict(batch=batch, dim=dim, net=net, steps_per_s=round(sps, 1),
                                  rows_per_s=round(sps * batch)))
                 print(f"python batch {batch} dim {dim} net {net}: {sps:.1f} steps/s", file=sys.stderr)
@@ -147,6 +150,10 @@ def main():
     s.add_argument("--nets", default="100-100,128-128")
     s.add_argument("--window", type=int, default=32768)
     s.add_argument("--seconds", type=float, default=3)
+    s.add_argument("--cpu_time", action="store_true",
+                   help="process CPU time instead of wall time (steadier on a loaded machine)")
+    s.add_argument("--flush_denormal", action="store_true",
+                   help="treat denormal floats as zero (as the server's step does)")
     s.add_argument("--out", required=True)
     e = sub.add_parser("estimate")
     e.add_argument("--csv", required=True)

@@ -35,6 +35,12 @@ class Bound {
   virtual bool UsesScoreMatrix() const { return false; }
   // The loss whose gradient trains T on one batch (may update moving state).
   virtual torch::Tensor TrainingLoss(const Scores& scores) = 0;
+  // The same loss without autograd, for paired bounds: given T on n joint
+  // and n marginal pairs, writes dLoss/dT into d_joint and d_marginal and
+  // returns the loss, updating moving state exactly as TrainingLoss does.
+  // REQUIRES: !UsesScoreMatrix().
+  virtual double LossAndGradient(const float* joint, const float* marginal, int64_t n,
+                                 float* d_joint, float* d_marginal) = 0;
   // The reported value on held-out data, pooled over `chunks` (several only
   // for matrix bounds, whose value depends on the chunk size). No autograd.
   virtual BoundValue Evaluate(const std::vector<Scores>& chunks) const = 0;

@@ -1,5 +1,6 @@
 // The four bounds behind mine::Bound. See ANCHORS.md / Belghazi et al. 2018
 // (MINE, MINE-f), van den Oord et al. 2018 (InfoNCE), Song & Ermon 2020 (SMILE).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -7,6 +8,9 @@
 
 namespace mine {
 namespace {
+
+double Softplus(double v) { return v > 0 ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v)); }
+double Sigmoid(double v) { return v >= 0 ? 1 / (1 + std::exp(-v)) : std::exp(v) / (1 + std::exp(v)); }
 
 struct Moments {
   double mean = 0;
@@ -53,19 +57,27 @@ class MineBound : public Bound {
   torch::Tensor TrainingLoss(const Scores& s) override {
     torch::Tensor q = s.marginal;
     const double n = static_cast<double>(q.numel());
-    const double log_mean_exp = torch::logsumexp(q.detach().to(torch::kFloat64), 0).item<double>() -
-                                std::log(n);
-    if (!has_ema_) {
-      log_ema_ = log_mean_exp;
-      has_ema_ = true;
-    } else {
-      const double a = std::log1p(-rate_) + log_ema_;
-      const double b = std::log(rate_) + log_mean_exp;
-      const double hi = std::max(a, b);
-      log_ema_ = hi + std::log(std::exp(a - hi) + std::exp(b - hi));
-    }
+    UpdateAverage(torch::logsumexp(q.detach().to(torch::kFloat64), 0).item<double>() -
+                  std::log(n));
     // Gradient of mean(e^{T - log_ema}) is E_B[grad T e^T] / EMA.
     return torch::exp(q - log_ema_).mean() - s.joint.mean();
+  }
+
+  double LossAndGradient(const float* joint, const float* marginal, int64_t n, float* d_joint,
+                         float* d_marginal) override {
+    double hi = -std::numeric_limits<double>::infinity();
+    for (int64_t i = 0; i < n; ++i) hi = std::max(hi, static_cast<double>(marginal[i]));
+    double sum_exp = 0;
+    for (int64_t i = 0; i < n; ++i) sum_exp += std::exp(marginal[i] - hi);
+    UpdateAverage(hi + std::log(sum_exp) - std::log(static_cast<double>(n)));
+    double loss = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double w = std::exp(marginal[i] - log_ema_) / n;
+      d_marginal[i] = static_cast<float>(w);
+      d_joint[i] = static_cast<float>(-1.0 / n);
+      loss += w - joint[i] / static_cast<double>(n);
+    }
+    return loss;
   }
 
   BoundValue Evaluate(const std::vector<Scores>& chunks) const override {
@@ -83,6 +95,19 @@ class MineBound : public Bound {
   }
 
  private:
+  // Folds one batch's log E_B[e^T] into the log-domain moving average.
+  void UpdateAverage(double log_mean_exp) {
+    if (!has_ema_) {
+      log_ema_ = log_mean_exp;
+      has_ema_ = true;
+      return;
+    }
+    const double a = std::log1p(-rate_) + log_ema_;
+    const double b = std::log(rate_) + log_mean_exp;
+    const double hi = std::max(a, b);
+    log_ema_ = hi + std::log(std::exp(a - hi) + std::exp(b - hi));
+  }
+
   double rate_;
   bool has_ema_ = false;
   double log_ema_ = 0;
@@ -93,6 +118,18 @@ class MineFBound : public Bound {
  public:
   torch::Tensor TrainingLoss(const Scores& s) override {
     return torch::exp(s.marginal - 1.0).mean() - s.joint.mean();
+  }
+
+  double LossAndGradient(const float* joint, const float* marginal, int64_t n, float* d_joint,
+                         float* d_marginal) override {
+    double loss = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double w = std::exp(marginal[i] - 1.0) / n;
+      d_marginal[i] = static_cast<float>(w);
+      d_joint[i] = static_cast<float>(-1.0 / n);
+      loss += w - joint[i] / static_cast<double>(n);
+    }
+    return loss;
   }
 
   BoundValue Evaluate(const std::vector<Scores>& chunks) const override {
@@ -113,6 +150,12 @@ class InfoNceBound : public Bound {
 
   torch::Tensor TrainingLoss(const Scores& s) override {
     return -RowTerms(s.matrix).mean();
+  }
+
+  // Not a paired bound: a NaN loss makes a caller that ignores the
+  // precondition refuse the step instead of applying a wrong update.
+  double LossAndGradient(const float*, const float*, int64_t, float*, float*) override {
+    return std::numeric_limits<double>::quiet_NaN();
   }
 
   BoundValue Evaluate(const std::vector<Scores>& chunks) const override {
@@ -147,6 +190,18 @@ class SmileBound : public Bound {
 
   torch::Tensor TrainingLoss(const Scores& s) override {
     return torch::softplus(-s.joint).mean() + torch::softplus(s.marginal).mean();
+  }
+
+  // softplus' = sigmoid: d/dT_p softplus(-T_p) = -sigmoid(-T_p).
+  double LossAndGradient(const float* joint, const float* marginal, int64_t n, float* d_joint,
+                         float* d_marginal) override {
+    double loss = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      loss += (Softplus(-joint[i]) + Softplus(marginal[i])) / n;
+      d_joint[i] = static_cast<float>(-Sigmoid(-joint[i]) / n);
+      d_marginal[i] = static_cast<float>(Sigmoid(marginal[i]) / n);
+    }
+    return loss;
   }
 
   BoundValue Evaluate(const std::vector<Scores>& chunks) const override {

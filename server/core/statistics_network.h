@@ -30,6 +30,7 @@ class StatisticsNetwork {
 
   std::vector<torch::Tensor>& parameters() { return parameters_; }
   const std::vector<torch::Tensor>& parameters() const { return parameters_; }
+  Activation activation() const { return activation_; }
 
  private:
   torch::Tensor Activate(const torch::Tensor& h) const;

@@ -5,11 +5,13 @@
 #include <optional>
 #include <vector>
 
-#include <torch/optim/adam.h>
+#include <torch/serialize/input-archive.h>
 #include <torch/types.h>
 
 #include "server/core/bound.h"
+#include "server/core/flat_adam.h"
 #include "server/core/internal/byte_io.h"
+#include "server/core/paired_gradient.h"
 #include "server/core/session_config.h"
 #include "server/core/statistics_network.h"
 
@@ -24,8 +26,10 @@ struct TrainingRows {
 };
 
 // The torch side of a session: statistics network, Adam, the bound, and the
-// last parameters known to be finite. Owned by one Session and driven by one
-// worker at a time. Not thread-safe.
+// last parameters known to be finite. Paired bounds train through a
+// hand-written backward pass (PairedGradient) into one flat gradient; the
+// score-matrix bound (INFONCE) through autograd. Owned by one Session and
+// driven by one worker at a time. Not thread-safe.
 class Trainer {
  public:
   explicit Trainer(const SessionConfig& config);  // REQUIRES: resolved config
@@ -59,12 +63,21 @@ class Trainer {
   Scores Score(const torch::Tensor& x, const torch::Tensor& z,
                const torch::Tensor& z_marginal) const;
   torch::Tensor Rows(const float* data, int64_t rows, int dim) const;
+  // Fill grad_ for one batch; false when the loss is not finite.
+  bool PairedGradientStep(const TrainingRows& batch);
+  bool AutogradGradientStep(const TrainingRows& batch);
+  // Reads Adam's state in the format of checkpoints written before FlatAdam
+  // (torch::optim::Adam's archive).
+  bool LoadTorchAdam(torch::serialize::InputArchive& archive);
 
   SessionConfig config_;
   StatisticsNetwork network_;
   std::unique_ptr<Bound> bound_;
   double learning_rate_;
-  std::unique_ptr<torch::optim::Adam> optimizer_;
+  mutable PairedGradient paired_;  // buffers only; Evaluate uses them too
+  FlatAdam adam_;
+  std::vector<float> grad_;  // dLoss/dparameters, flat, parameters() order
+  std::vector<float> d_t_;   // dLoss/dT for the 2B pairs of a paired step
   std::vector<torch::Tensor> last_good_;
 };
 
