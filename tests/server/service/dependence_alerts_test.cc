@@ -288,8 +288,10 @@ TEST_F(DependenceAlertsTest, PacedWatcherGetsEveryAlertOfTheEstimatesItSkips) {
            absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(50));
     }
+    // Training goes on after the pushes, so newer alerts may follow those
+    // GetSession showed: the watcher has at least those, in order.
     const std::vector<v1::Alert> watched = watcher.alerts();
-    ASSERT_EQ(static_cast<int>(watched.size()), session.alerts_size());
+    ASSERT_GE(static_cast<int>(watched.size()), session.alerts_size());
     for (int i = 0; i < session.alerts_size(); ++i) {
       EXPECT_EQ(watched[i].estimate_version(), session.alerts(i).estimate_version());
       EXPECT_EQ(watched[i].kind(), session.alerts(i).kind());
@@ -326,7 +328,8 @@ TEST_F(DependenceAlertsTest, AlertsHeldByPacingGoOutBeforeTheWatchEnds) {
          absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(50));
   }
-  EXPECT_EQ(static_cast<int>(watcher.alerts().size()), session.alerts_size());
+  // Training went on after the Get, so more may have followed.
+  EXPECT_GE(static_cast<int>(watcher.alerts().size()), session.alerts_size());
 }
 
 // Alerts are part of the session's state: after a graceful restart on the
